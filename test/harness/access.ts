@@ -44,7 +44,12 @@ export class ClusterAccess {
     });
   }
 
-  request<T = unknown>(method: string, path: string, body?: unknown, opts: RequestOptions = {}): Promise<RawResponse<T>> {
+  request<T = unknown>(
+    method: string,
+    path: string,
+    body?: unknown,
+    opts: RequestOptions = {},
+  ): Promise<RawResponse<T>> {
     const url = new URL(path, this.info.server);
     const payload = body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body);
     return new Promise((resolve, reject) => {
@@ -56,7 +61,10 @@ export class ClusterAccess {
           headers: {
             accept: 'application/json',
             ...(payload !== undefined
-              ? { 'content-type': opts.contentType ?? 'application/json', 'content-length': Buffer.byteLength(payload) }
+              ? {
+                  'content-type': opts.contentType ?? 'application/json',
+                  'content-length': Buffer.byteLength(payload),
+                }
               : {}),
           },
           timeout: opts.timeoutMs ?? 30_000,

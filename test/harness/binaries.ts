@@ -39,7 +39,12 @@ function fromDirectory(dir: string): ControlPlaneBinaries | undefined {
   const etcd = executable(join(dir, 'etcd'));
   const kubectl = executable(join(dir, 'kubectl'));
   if (!kubeApiServer || !etcd || !kubectl) return undefined;
-  return { kubeApiServer, etcd, kubectl, kubeControllerManager: executable(join(dir, 'kube-controller-manager')) };
+  return {
+    kubeApiServer,
+    etcd,
+    kubectl,
+    kubeControllerManager: executable(join(dir, 'kube-controller-manager')),
+  };
 }
 
 /**
@@ -62,12 +67,14 @@ export function findBinaries(): ControlPlaneBinaries | undefined {
       etcd,
       kubectl,
       kubeControllerManager:
-        executable(env.TEST_ASSET_KUBE_CONTROLLER_MANAGER) ?? executable(join(dir, 'kube-controller-manager')),
+        executable(env.TEST_ASSET_KUBE_CONTROLLER_MANAGER) ??
+        executable(join(dir, 'kube-controller-manager')),
     };
   }
   if (env.KUBEBUILDER_ASSETS) {
     const found = fromDirectory(env.KUBEBUILDER_ASSETS);
-    if (!found) throw new Error(`KUBEBUILDER_ASSETS=${env.KUBEBUILDER_ASSETS} lacks kube-apiserver, etcd or kubectl`);
+    if (!found)
+      throw new Error(`KUBEBUILDER_ASSETS=${env.KUBEBUILDER_ASSETS} lacks kube-apiserver, etcd or kubectl`);
     return found;
   }
   const found = fromDirectory(storeDirectory());

@@ -54,9 +54,13 @@ function installExitHooks(): void {
   });
   for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
     process.once(signal, () => {
-      for (const cp of live) cp.killNow();
-      // Re-raise so the process ends the way the signal asked (exit code 128+n).
-      process.kill(process.pid, signal);
+      // Stop gracefully (etcd flushes, the API server closes watches), but never hang on it.
+      const stops = [...live].map((cp) => cp.stop().catch(() => cp.killNow()));
+      void Promise.race([Promise.all(stops), sleep(10_000)]).finally(() => {
+        for (const cp of live) cp.killNow();
+        // Re-raise so the process ends the way the signal asked (exit code 128+n).
+        process.kill(process.pid, signal);
+      });
     });
   }
 }
@@ -109,7 +113,9 @@ export class ControlPlane {
       const [etcdPort, peerPort, apiPort] = [await freePort(), await freePort(), await freePort()];
       const server = `https://127.0.0.1:${apiPort}`;
       const kubeconfigPath = join(dir, 'kubeconfig');
-      await writeFile(kubeconfigPath, kubeconfig(server, ca.certPem, admin.certPem, admin.keyPem), { mode: 0o600 });
+      await writeFile(kubeconfigPath, kubeconfig(server, ca.certPem, admin.certPem, admin.keyPem), {
+        mode: 0o600,
+      });
       const etcdUrl = `http://127.0.0.1:${etcdPort}`;
       cp = new ControlPlane(
         binaries,
@@ -193,7 +199,9 @@ export class ControlPlane {
     await this.waitFor('kube-apiserver', async () => {
       const ready = await this.access.request('GET', '/readyz', undefined, { timeoutMs: 2000 });
       if (ready.status !== 200) return false;
-      const ns = await this.access.request('GET', '/api/v1/namespaces/default', undefined, { timeoutMs: 2000 });
+      const ns = await this.access.request('GET', '/api/v1/namespaces/default', undefined, {
+        timeoutMs: 2000,
+      });
       return ns.status === 200;
     });
   }
@@ -223,7 +231,8 @@ export class ControlPlane {
     // outside, so tests that need GC wait on its effect instead.
     await sleep(200);
     const c = this.components.get('kube-controller-manager');
-    if (c && c.process.exitCode !== null) throw new Error(`kube-controller-manager exited:\n${this.logTail(c)}`);
+    if (c && c.process.exitCode !== null)
+      throw new Error(`kube-controller-manager exited:\n${this.logTail(c)}`);
   }
 
   /**
@@ -253,6 +262,13 @@ export class ControlPlane {
     this.access.close();
     rmSync(this.dir, { recursive: true, force: true });
     live.delete(this);
+  }
+
+  /** Process ids of the running components (for tests that prove nothing is left behind). */
+  pids(): Record<string, number> {
+    const out: Record<string, number> = {};
+    for (const [name, c] of this.components) if (c.process.pid !== undefined) out[name] = c.process.pid;
+    return out;
   }
 
   /** Synchronous last resort for exit and signal handlers. */
@@ -298,7 +314,9 @@ export class ControlPlane {
     while (Date.now() < deadline) {
       if (c.process.exitCode !== null || c.process.signalCode !== null) {
         this.components.delete(name);
-        throw new Error(`${name} exited with ${c.process.exitCode ?? c.process.signalCode}:\n${this.logTail(c)}`);
+        throw new Error(
+          `${name} exited with ${c.process.exitCode ?? c.process.signalCode}:\n${this.logTail(c)}`,
+        );
       }
       try {
         if (await ready()) return;

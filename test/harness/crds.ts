@@ -26,7 +26,10 @@ function manifestFiles(paths: string[]): string[] {
  * last-applied annotation gets too long) and returns once each is Established and every served
  * version is in discovery — before that, creating a custom object can still 404.
  */
-export async function installCustomResourceDefinitions(access: ClusterAccess, paths: string[]): Promise<string[]> {
+export async function installCustomResourceDefinitions(
+  access: ClusterAccess,
+  paths: string[],
+): Promise<string[]> {
   const files = manifestFiles(paths);
   if (files.length === 0) return [];
   const crds: CrdDoc[] = files.flatMap((f) =>
@@ -60,11 +63,16 @@ async function established(access: ClusterAccess, crd: CrdDoc): Promise<boolean>
     `/apis/apiextensions.k8s.io/v1/customresourcedefinitions/${crd.metadata?.name}`,
   );
   if (res.status !== 200) return false;
-  if (!res.body.status?.conditions?.some((c) => c.type === 'Established' && c.status === 'True')) return false;
+  if (!res.body.status?.conditions?.some((c) => c.type === 'Established' && c.status === 'True'))
+    return false;
   for (const v of crd.spec?.versions ?? []) {
     if (!v.served) continue;
-    const disc = await access.request<{ resources?: { name: string }[] }>('GET', `/apis/${crd.spec?.group}/${v.name}`);
-    if (disc.status !== 200 || !disc.body.resources?.some((r) => r.name === crd.spec?.names.plural)) return false;
+    const disc = await access.request<{ resources?: { name: string }[] }>(
+      'GET',
+      `/apis/${crd.spec?.group}/${v.name}`,
+    );
+    if (disc.status !== 200 || !disc.body.resources?.some((r) => r.name === crd.spec?.names.plural))
+      return false;
   }
   return true;
 }

@@ -28,13 +28,29 @@ export interface IssuedCertificate {
 }
 
 /** A throw-away CA (EC P-256) valid for two days: long enough for any run, useless afterwards. */
-export async function createCertificateAuthority(dir: string, name = 'ipam-test-ca'): Promise<CertificateAuthority> {
+export async function createCertificateAuthority(
+  dir: string,
+  name = 'ipam-test-ca',
+): Promise<CertificateAuthority> {
   const keyFile = join(dir, `${name}.key`);
   const certFile = join(dir, `${name}.crt`);
   await openssl(['genpkey', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-256', '-out', keyFile]);
   await openssl([
-    'req', '-x509', '-new', '-key', keyFile, '-subj', `/CN=${name}`, '-days', '2', '-out', certFile,
-    '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign',
+    'req',
+    '-x509',
+    '-new',
+    '-key',
+    keyFile,
+    '-subj',
+    `/CN=${name}`,
+    '-days',
+    '2',
+    '-out',
+    certFile,
+    '-addext',
+    'basicConstraints=critical,CA:TRUE',
+    '-addext',
+    'keyUsage=critical,keyCertSign,cRLSign',
   ]);
   return { certFile, keyFile, certPem: await readFile(certFile, 'utf8') };
 }
@@ -69,8 +85,21 @@ export async function issueCertificate(
   await openssl(['genpkey', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-256', '-out', keyFile]);
   await openssl(['req', '-new', '-key', keyFile, '-subj', subject, '-out', csrFile]);
   await openssl([
-    'x509', '-req', '-in', csrFile, '-CA', ca.certFile, '-CAkey', ca.keyFile, '-CAcreateserial',
-    '-days', String(req.days ?? 2), '-extfile', extFile, '-out', certFile,
+    'x509',
+    '-req',
+    '-in',
+    csrFile,
+    '-CA',
+    ca.certFile,
+    '-CAkey',
+    ca.keyFile,
+    '-CAcreateserial',
+    '-days',
+    String(req.days ?? 2),
+    '-extfile',
+    extFile,
+    '-out',
+    certFile,
   ]);
   return {
     certFile,
@@ -81,7 +110,9 @@ export async function issueCertificate(
 }
 
 /** RSA key pair the API server signs and verifies service-account tokens with. */
-export async function createServiceAccountKeys(dir: string): Promise<{ keyFile: string; publicKeyFile: string }> {
+export async function createServiceAccountKeys(
+  dir: string,
+): Promise<{ keyFile: string; publicKeyFile: string }> {
   const keyFile = join(dir, 'sa.key');
   const publicKeyFile = join(dir, 'sa.pub');
   await openssl(['genpkey', '-algorithm', 'RSA', '-pkeyopt', 'rsa_keygen_bits:2048', '-out', keyFile]);
