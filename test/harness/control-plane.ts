@@ -164,8 +164,9 @@ export class ControlPlane {
       ];
       await cp.startEtcd();
       await cp.startApiServer();
-      if (options.controllerManager) await cp.startControllerManager();
+      // CRDs first: the garbage collector learns resources at start and only rediscovers every 30 s.
       if (options.crds?.length) await cp.installCRDs(options.crds);
+      if (options.controllerManager) await cp.startControllerManager();
       return cp;
     } catch (err) {
       if (cp) await cp.stop();

@@ -67,12 +67,13 @@ async function established(access: ClusterAccess, crd: CrdDoc): Promise<boolean>
     return false;
   for (const v of crd.spec?.versions ?? []) {
     if (!v.served) continue;
-    const disc = await access.request<{ resources?: { name: string }[] }>(
-      'GET',
-      `/apis/${crd.spec?.group}/${v.name}`,
-    );
+    const base = `/apis/${crd.spec?.group}/${v.name}`;
+    const disc = await access.request<{ resources?: { name: string }[] }>('GET', base);
     if (disc.status !== 200 || !disc.body.resources?.some((r) => r.name === crd.spec?.names.plural))
       return false;
+    // Discovery can list a resource whose storage is still initialising (429); a list proves it serves.
+    const list = await access.request('GET', `${base}/${crd.spec?.names.plural}?limit=1`);
+    if (list.status !== 200) return false;
   }
   return true;
 }

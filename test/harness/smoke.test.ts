@@ -135,22 +135,24 @@ describe('the harness control plane', () => {
   });
 
   it('garbage-collects a dependent when its owner is deleted (kube-controller-manager runs)', async () => {
-    const owner = await ns.access.request<Widget>('GET', `${base()}/c`);
+    // Built-in kinds: the garbage collector only learns CRDs created after it started on its next
+    // 30 s discovery pass (the harness installs the provider's CRDs before starting it).
+    const cms = `/api/v1/namespaces/${ns.name}/configmaps`;
+    const owner = await ns.access.request<Widget>('POST', cms, { metadata: { name: 'owner' } });
+    expect(owner.status).toBe(201);
     const dependent = uniqueName('dep');
-    const created = await ns.access.request('POST', base(), {
-      apiVersion: `${group}/v1`,
-      kind: 'Widget',
+    const created = await ns.access.request('POST', cms, {
       metadata: {
         name: dependent,
         ownerReferences: [
-          { apiVersion: `${group}/v1`, kind: 'Widget', name: 'c', uid: owner.body.metadata.uid },
+          { apiVersion: 'v1', kind: 'ConfigMap', name: 'owner', uid: owner.body.metadata.uid },
         ],
       },
     });
     expect(created.status).toBe(201);
-    expect((await ns.access.request('DELETE', `${base()}/c`)).status).toBe(200);
+    expect((await ns.access.request('DELETE', `${cms}/owner`)).status).toBe(200);
     await waitFor('the dependent to be garbage-collected', async () => {
-      const res = await ns.access.request('GET', `${base()}/${dependent}`);
+      const res = await ns.access.request('GET', `${cms}/${dependent}`);
       return res.status === 404;
     });
   });
@@ -158,6 +160,10 @@ describe('the harness control plane', () => {
   it('serves kubectl with the written kubeconfig', async () => {
     const res = await ns.access.kubectl(['get', `widgets.${group}`, '-n', ns.name, '-o', 'name']);
     expect(res.code).toBe(0);
-    expect(res.stdout.trim().split('\n').sort()).toEqual([`widget.${group}/a`, `widget.${group}/b`]);
+    expect(res.stdout.trim().split('\n').sort()).toEqual([
+      `widget.${group}/a`,
+      `widget.${group}/b`,
+      `widget.${group}/c`,
+    ]);
   });
 });
