@@ -1,0 +1,291 @@
+import type { RequestOptions as HttpsRequestOptions } from 'node:https';
+import { type Cluster, KubeConfig } from '@kubernetes/client-node';
+import { Agent, type Dispatcher, ProxyAgent } from 'undici';
+import { errorFromNetwork, errorFromResponse, KubeApiError } from './errors.js';
+
+export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+
+export interface ConnectionOptions {
+  /** Deadline of one ordinary request (not of a watch). Default 30 s. */
+  requestTimeoutMs?: number;
+  /** How long an idle connection is kept for the next request. Default 60 s. */
+  keepAliveMs?: number;
+  userAgent?: string;
+}
+
+export interface RequestSpec {
+  method: HttpMethod;
+  path: string;
+  query?: Record<string, string | number | boolean | undefined>;
+  /** Sent as JSON unless it is already a string. */
+  body?: unknown;
+  contentType?: string;
+  signal?: AbortSignal;
+  timeoutMs?: number;
+}
+
+/** Counted on our side of the pool; the integration test counts independently behind a proxy. */
+export interface ConnectionStats {
+  opened: number;
+  closed: number;
+  requests: number;
+}
+
+interface Credentials {
+  headers: Record<string, string>;
+  /** Identifies the TLS material the dispatcher was built with, to notice rotated files. */
+  tlsFingerprint: string;
+  tls: { ca?: Buffer; cert?: Buffer; key?: Buffer; rejectUnauthorized?: boolean; servername?: string };
+  expiresAt: number;
+}
+
+// Tokens from files and exec plugins rotate; client-go rereads them about once a minute. We ask
+// client-node for fresh headers at most this often (and at once after a 401).
+const CREDENTIALS_TTL_MS = 10_000;
+
+/**
+ * One pooled keep-alive dispatcher for every request and watch to one API server.
+ * client-node 2.0.1 builds a new undici Agent per request (so a TLS handshake each time); we use
+ * it only to read the kubeconfig and produce credentials, and send the requests ourselves.
+ */
+export class Connection {
+  readonly server: URL;
+  private readonly pathPrefix: string;
+  private dispatcher: Dispatcher | undefined;
+  private dispatcherFingerprint = '';
+  private credentials: Credentials | undefined;
+  private pendingCredentials: Promise<Credentials> | undefined;
+  private readonly stats: ConnectionStats = { opened: 0, closed: 0, requests: 0 };
+  private readonly requestTimeoutMs: number;
+  private readonly keepAliveMs: number;
+  private readonly userAgent: string;
+  private closed = false;
+
+  constructor(
+    readonly kubeConfig: KubeConfig,
+    options: ConnectionOptions = {},
+  ) {
+    const cluster = kubeConfig.getCurrentCluster();
+    if (!cluster) throw new Error('the kubeconfig has no current cluster');
+    this.server = new URL(cluster.server);
+    this.pathPrefix = this.server.pathname.replace(/\/+$/, '');
+    this.requestTimeoutMs = options.requestTimeoutMs ?? 30_000;
+    this.keepAliveMs = options.keepAliveMs ?? 60_000;
+    this.userAgent = options.userAgent ?? 'cluster-api-ipam-provider-in-cluster-ts';
+  }
+
+  /** Loads the kubeconfig the way kubectl and client-go do: KUBECONFIG, ~/.kube/config, in-cluster. */
+  static fromDefault(options?: ConnectionOptions): Connection {
+    const kc = new KubeConfig();
+    kc.loadFromDefault();
+    return new Connection(kc, options);
+  }
+
+  static fromFile(path: string, options?: ConnectionOptions): Connection {
+    const kc = new KubeConfig();
+    kc.loadFromFile(path);
+    return new Connection(kc, options);
+  }
+
+  connectionStats(): ConnectionStats {
+    return { ...this.stats };
+  }
+
+  /** Sends one request and returns the parsed answer; an HTTP error becomes a KubeApiError. */
+  async request<T>(spec: RequestSpec): Promise<T> {
+    const what = `${spec.method} ${spec.path}`;
+    for (let attempt = 0; ; attempt++) {
+      const res = await this.send(spec, spec.timeoutMs ?? this.requestTimeoutMs, false);
+      let text: string;
+      try {
+        text = await res.body.text();
+      } catch (err) {
+        throw errorFromNetwork(err, what);
+      }
+      const body = parseBody(text, res.headers['content-type']);
+      if (res.statusCode < 400) return body as T;
+      // A rotated token: fetch fresh credentials once before giving up.
+      if (res.statusCode === 401 && attempt === 0) {
+        this.credentials = undefined;
+        continue;
+      }
+      throw errorFromResponse(res.statusCode, body, what);
+    }
+  }
+
+  /**
+   * Opens a long-running GET (a watch) and yields its body line by line. Liveness is the caller's
+   * business (the informer's watchdog), so there is no body timeout here.
+   */
+  async streamLines(spec: RequestSpec): Promise<AsyncGenerator<string, void, undefined>> {
+    const res = await this.send(spec, spec.timeoutMs ?? this.requestTimeoutMs, true);
+    if (res.statusCode >= 400) {
+      const text = await res.body.text().catch(() => '');
+      if (res.statusCode === 401) this.credentials = undefined;
+      throw errorFromResponse(res.statusCode, parseBody(text, res.headers['content-type']), spec.path);
+    }
+    return splitLines(res.body, spec.path);
+  }
+
+  /** Closes every pooled connection; in-flight requests fail. */
+  async close(): Promise<void> {
+    this.closed = true;
+    const d = this.dispatcher;
+    this.dispatcher = undefined;
+    if (d) await d.destroy().catch(() => {});
+  }
+
+  private async send(
+    spec: RequestSpec,
+    timeoutMs: number,
+    streaming: boolean,
+  ): Promise<Dispatcher.ResponseData> {
+    if (this.closed)
+      throw new KubeApiError('Unavailable', `${spec.method} ${spec.path}: connection closed`, 0);
+    const creds = await this.freshCredentials();
+    const dispatcher = this.dispatcherFor(creds);
+    const headers: Record<string, string> = {
+      accept: 'application/json',
+      'user-agent': this.userAgent,
+      ...creds.headers,
+    };
+    let body: string | undefined;
+    if (spec.body !== undefined) {
+      body = typeof spec.body === 'string' ? spec.body : JSON.stringify(spec.body);
+      headers['content-type'] = spec.contentType ?? 'application/json';
+    }
+    // The deadline covers connecting and the headers; a watch's body may then flow for minutes.
+    const deadline = AbortSignal.timeout(timeoutMs);
+    const signal = spec.signal ? AbortSignal.any([spec.signal, deadline]) : deadline;
+    this.stats.requests++;
+    try {
+      return await dispatcher.request({
+        origin: this.server.origin,
+        path: this.pathPrefix + spec.path + queryString(spec.query),
+        method: spec.method,
+        headers,
+        body: body ?? null,
+        signal: streaming ? (spec.signal ?? null) : signal,
+        headersTimeout: timeoutMs,
+        bodyTimeout: streaming ? 0 : timeoutMs,
+      });
+    } catch (err) {
+      if (deadline.aborted && !spec.signal?.aborted) {
+        throw new KubeApiError('Timeout', `${spec.method} ${spec.path}: no answer in ${timeoutMs} ms`, 0);
+      }
+      throw errorFromNetwork(err, `${spec.method} ${spec.path}`);
+    }
+  }
+
+  private async freshCredentials(): Promise<Credentials> {
+    const now = Date.now();
+    if (this.credentials && now < this.credentials.expiresAt) return this.credentials;
+    // Many requests start at once after a restart; read the kubeconfig files only once for them.
+    this.pendingCredentials ??= this.loadCredentials().finally(() => {
+      this.pendingCredentials = undefined;
+    });
+    this.credentials = await this.pendingCredentials;
+    return this.credentials;
+  }
+
+  private async loadCredentials(): Promise<Credentials> {
+    const opts: HttpsRequestOptions = {};
+    await this.kubeConfig.applyToHTTPSOptions(opts);
+    const headers: Record<string, string> = {};
+    for (const [k, v] of Object.entries(opts.headers ?? {})) {
+      if (v !== undefined) headers[k.toLowerCase()] = Array.isArray(v) ? v.join(', ') : String(v);
+    }
+    if (opts.auth) headers.authorization = `Basic ${Buffer.from(opts.auth).toString('base64')}`;
+    const tls: Credentials['tls'] = {};
+    const asBuffer = (v: unknown): Buffer | undefined =>
+      Buffer.isBuffer(v) ? v : typeof v === 'string' ? Buffer.from(v) : undefined;
+    const ca = asBuffer(opts.ca);
+    const cert = asBuffer(opts.cert);
+    const key = asBuffer(opts.key);
+    if (ca) tls.ca = ca;
+    if (cert) tls.cert = cert;
+    if (key) tls.key = key;
+    if (opts.rejectUnauthorized !== undefined) tls.rejectUnauthorized = opts.rejectUnauthorized;
+    if (opts.servername) tls.servername = opts.servername;
+    const tlsFingerprint = JSON.stringify([
+      ca?.toString('base64'),
+      cert?.toString('base64'),
+      key?.toString('base64'),
+      tls.rejectUnauthorized,
+      tls.servername,
+    ]);
+    return { headers, tls, tlsFingerprint, expiresAt: Date.now() + CREDENTIALS_TTL_MS };
+  }
+
+  private dispatcherFor(creds: Credentials): Dispatcher {
+    if (this.dispatcher && this.dispatcherFingerprint === creds.tlsFingerprint) return this.dispatcher;
+    const old = this.dispatcher;
+    const cluster = this.kubeConfig.getCurrentCluster() as Cluster;
+    const opts = this.kubeConfig.createDispatcherOptions(cluster, creds.tls);
+    const pool = { keepAliveTimeout: this.keepAliveMs, keepAliveMaxTimeout: this.keepAliveMs * 10 };
+    let d: Dispatcher;
+    switch (opts.type) {
+      case 'agent':
+        d = new Agent({ ...pool, connect: opts.connect });
+        break;
+      case 'none':
+        d = new Agent({ ...pool, connect: { keepAlive: true, keepAliveInitialDelay: 30_000 } });
+        break;
+      case 'proxy':
+        d = new ProxyAgent({ ...pool, uri: opts.uri, requestTls: opts.requestTls, connect: opts.connect });
+        break;
+      case 'socks':
+        throw new Error(`SOCKS proxy ${opts.uri} is not supported; use an HTTP(S) proxy`);
+    }
+    d.on('connect', () => this.stats.opened++);
+    d.on('disconnect', () => this.stats.closed++);
+    this.dispatcher = d;
+    this.dispatcherFingerprint = creds.tlsFingerprint;
+    // Rotated client certificates: new requests use the new pool, open ones finish on the old.
+    if (old) void old.close().catch(() => {});
+    return d;
+  }
+}
+
+function queryString(query: RequestSpec['query']): string {
+  if (!query) return '';
+  const params = new URLSearchParams();
+  for (const [k, v] of Object.entries(query)) if (v !== undefined) params.set(k, String(v));
+  const s = params.toString();
+  return s ? `?${s}` : '';
+}
+
+function parseBody(text: string, contentType: string | string[] | undefined): unknown {
+  if (!text) return undefined;
+  const type = Array.isArray(contentType) ? contentType[0] : contentType;
+  if (type?.includes('json') || text.startsWith('{')) {
+    try {
+      return JSON.parse(text);
+    } catch {
+      return text;
+    }
+  }
+  return text;
+}
+
+async function* splitLines(body: AsyncIterable<Buffer | string>, what: string): AsyncGenerator<string> {
+  const decoder = new TextDecoder();
+  let buffered = '';
+  try {
+    for await (const chunk of body) {
+      buffered += typeof chunk === 'string' ? chunk : decoder.decode(chunk, { stream: true });
+      for (let nl = buffered.indexOf('\n'); nl >= 0; nl = buffered.indexOf('\n')) {
+        const line = buffered.slice(0, nl);
+        buffered = buffered.slice(nl + 1);
+        if (line.trim()) yield line;
+      }
+    }
+  } catch (err) {
+    throw errorFromNetwork(err, `reading ${what}`);
+  } finally {
+    // Ends the response (and frees its connection) when the consumer stops early.
+    const destroy = (body as { destroy?: () => void }).destroy;
+    if (destroy) destroy.call(body);
+  }
+  if (buffered.trim()) yield buffered;
+}
