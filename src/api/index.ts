@@ -1,0 +1,28 @@
+/**
+ * The API layer: types of our pool kinds and of the Cluster API kinds we consume, the names every
+ * layer shares, the CRD schema source, and pure defaulting, validation and conversion.
+ * Imports only src/ip.
+ */
+export * from './capi-types.js';
+export * from './constants.js';
+export * from './convert.js';
+export * from './errors.js';
+export * from './ippool-types.js';
+export * from './meta.js';
+export {
+  buildCrd,
+  type ConversionWebhook,
+  type CrdOptions,
+  type CrdSource,
+  type CustomResourceDefinition,
+  conversionStanza,
+  crdName,
+} from './schema/crd.js';
+export {
+  CAPI_TEST_CRD_SOURCES,
+  OUR_CRD_SOURCES,
+  type RenderedFile,
+  renderCrdFiles,
+  toYaml,
+} from './schema/index.js';
+export * from './validate.js';
