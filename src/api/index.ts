@@ -25,4 +25,5 @@ export {
   renderCrdFiles,
   toYaml,
 } from './schema/index.js';
+export { type StructuralOptions, validateAgainstSchema } from './schema/structural.js';
 export * from './validate.js';

@@ -17,9 +17,11 @@ import {
   type Range,
 } from '../ip/index.js';
 import { ANNOTATION_SKIP_VALIDATE_DELETE_WEBHOOK } from './constants.js';
-import { type FieldError, invalid } from './errors.js';
+import { type FieldError, invalid, required } from './errors.js';
 import type { IPPoolSpec } from './ippool-types.js';
 import { hasAnnotation, type KubeObject } from './meta.js';
+import { ipPoolSpecV1Alpha2 } from './schema/ippool.js';
+import { validateAgainstSchema } from './schema/structural.js';
 
 export const MSG_ADDRESSES_REQUIRED = 'addresses is required';
 export const MSG_PREFIX_REQUIRED = 'a valid prefix is required';
@@ -87,6 +89,17 @@ export function validateIPPoolSpec(spec: IPPoolSpec): FieldError[] {
   // The subnet rules need parseable, single-family addresses: only checked when all else is valid.
   if (errors.length === 0) errors.push(...validateAddressesWithinSubnet(spec));
   return errors;
+}
+
+/**
+ * Checks a pool's spec of unknown shape: first against the v1alpha2 schema the CRD is generated
+ * from (as the API server would), then, if it has the right shape, every rule of
+ * validateIPPoolSpec. For the controller, which must not trust a pool blindly.
+ */
+export function validateIPPoolObject(pool: { spec?: unknown }): FieldError[] {
+  if (pool.spec === undefined || pool.spec === null) return [required('spec')];
+  const shape = validateAgainstSchema(ipPoolSpecV1Alpha2, pool.spec, 'spec');
+  return shape.length > 0 ? shape : validateIPPoolSpec(pool.spec as IPPoolSpec);
 }
 
 /** The subnet is the lowest address with `prefix` bits; every entry must lie inside it. */

@@ -32,9 +32,12 @@ export interface JSONSchemaProps {
 
 type Extra = Omit<JSONSchemaProps, 'description' | 'type' | 'properties' | 'required' | 'items'>;
 
-/** Joins lines the way Go doc comments become descriptions: one sentence or paragraph per line. */
+/**
+ * Joins the source lines of a description into one paragraph: `kubectl explain` wraps text itself,
+ * and hard line breaks in the middle of a sentence print as ragged lines there.
+ */
 function text(description: string | readonly string[]): string {
-  return typeof description === 'string' ? description : description.join('\n');
+  return typeof description === 'string' ? description : description.join(' ');
 }
 
 export function string(description: string | readonly string[], extra: Extra = {}): JSONSchemaProps {
