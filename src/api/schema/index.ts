@@ -46,10 +46,6 @@ export function toYaml(obj: unknown, header: readonly string[] = []): string {
   return `${header.map((l) => `${l}\n`).join('')}---\n${body}`;
 }
 
-export function renderCrd(source: CrdSource, options: CrdOptions = {}): CustomResourceDefinition {
-  return buildCrd(source, options);
-}
-
 export interface RenderedFile {
   /** Repository-relative path. */
   path: string;
