@@ -201,8 +201,15 @@ export function formatIP(ip: IP): string {
   if (ip.family === 4) return formatIPv4(Number(ip.value));
   const value = ip.value;
   if (value >> 32n === 0xffffn) return `::ffff:${formatIPv4(Number(value & 0xffff_ffffn))}`;
+  // Four 32-bit words, then number arithmetic: bigint work per group would dominate the cost.
+  const words = [
+    Number(value >> 96n),
+    Number((value >> 64n) & 0xffff_ffffn),
+    Number((value >> 32n) & 0xffff_ffffn),
+    Number(value & 0xffff_ffffn),
+  ];
   const groups: number[] = [];
-  for (let shift = 112n; shift >= 0n; shift -= 16n) groups.push(Number((value >> shift) & 0xffffn));
+  for (const word of words) groups.push(word >>> 16, word & 0xffff);
   let bestStart = -1;
   let bestLength = 1; // a single zero group is never compressed
   for (let i = 0; i < 8; ) {
@@ -218,13 +225,17 @@ export function formatIP(ip: IP): string {
     }
     i = j;
   }
-  const hex = (from: number, to: number) =>
-    groups
-      .slice(from, to)
-      .map((g) => g.toString(16))
-      .join(':');
-  if (bestStart < 0) return hex(0, 8);
-  return `${hex(0, bestStart)}::${hex(bestStart + bestLength, 8)}`;
+  let text = '';
+  for (let i = 0; i < 8; i++) {
+    if (i === bestStart) {
+      text += '::';
+      i += bestLength - 1;
+      continue;
+    }
+    if (text !== '' && !text.endsWith(':')) text += ':';
+    text += groups[i]!.toString(16);
+  }
+  return text;
 }
 
 /** Parses and re-formats, or returns undefined for text that is not an address. */
