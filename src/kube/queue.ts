@@ -40,6 +40,11 @@ export class WorkQueue<K = string> {
     return this.processing.size;
   }
 
+  /** Keys waiting for their addAfter delay. */
+  delayedCount(): number {
+    return this.delayed.size;
+  }
+
   add(key: K): void {
     if (this.stopping || this.dirty.has(key)) return;
     this.dirty.add(key);
