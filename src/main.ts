@@ -1,3 +1,120 @@
-// Entry point of the controller manager; flags and wiring arrive with the controllers.
-process.stderr.write('cluster-api-ipam-provider-in-cluster (TypeScript): controllers not wired yet\n');
-process.exitCode = 1;
+/**
+ * The controller manager: `node dist/main.js [flags]`. Flags are named as the Go provider's (and
+ * Cluster API's), so its Deployment args work unchanged.
+ */
+import { pino } from 'pino';
+import { Manager } from './controllers/manager.js';
+import { KubeClient, LeaderElector } from './kube/index.js';
+import { parseFlags } from './observability/flags.js';
+import { Metrics } from './observability/metrics.js';
+import { startHealthServer, startMetricsServer } from './observability/servers.js';
+
+const LEADER_ELECTION_ID = '7bb7acb4.ipam.cluster.x-k8s.io';
+
+async function main(): Promise<number> {
+  const flags = parseFlags(process.argv.slice(2));
+  const log = pino({ level: flags.logLevel, base: { controller: 'capi-ipam-in-cluster' } });
+  const client = flags.kubeconfig ? KubeClient.fromFile(flags.kubeconfig) : KubeClient.fromDefault();
+  const metrics = new Metrics({ defaultMetrics: true });
+  const manager = new Manager({
+    client,
+    log,
+    metrics,
+    namespace: flags.namespace,
+    watchFilter: flags.watchFilter,
+    claimConcurrency: flags.claimConcurrency,
+  });
+  let elector: LeaderElector | undefined;
+  let leading = false;
+  const stopAll = new AbortController();
+  const health = await startHealthServer(flags.healthProbeBindAddress, () => {
+    // Standing by is ready: a replica waiting for the lease must not be killed for it.
+    if (elector && !leading) return true;
+    return manager.isSynced();
+  });
+  const metricsServer = flags.insecureDiagnostics
+    ? await startMetricsServer(flags.diagnosticsAddress, metrics)
+    : undefined;
+  if (!flags.insecureDiagnostics) {
+    log.warn(
+      { diagnosticsAddress: flags.diagnosticsAddress },
+      'secure diagnostics are not implemented yet; use --insecure-diagnostics to serve /metrics',
+    );
+  }
+  if (flags.webhookPort !== 0) {
+    log.warn(
+      { webhookPort: flags.webhookPort },
+      'the webhook server is not part of this build yet; set --webhook-port=0 to silence this',
+    );
+  }
+
+  // SIGTERM: stop taking work, finish in-flight writes, then release the lease, then exit 0.
+  let stopped!: () => void;
+  const done = new Promise<void>((resolve) => {
+    stopped = resolve;
+  });
+  const electionStop = new AbortController();
+  const shutdown = async (signal: string) => {
+    if (stopAll.signal.aborted) return;
+    log.info({ signal }, 'shutting down: finishing in-flight work');
+    stopAll.abort();
+    await manager.stop({ drain: true });
+    electionStop.abort();
+    stopped();
+  };
+  process.once('SIGTERM', () => void shutdown('SIGTERM'));
+  process.once('SIGINT', () => void shutdown('SIGINT'));
+
+  let exitCode = 0;
+  const fail = (err: unknown) => {
+    log.error({ err: (err as Error).message }, 'manager failed');
+    exitCode = 1;
+    void shutdown('error');
+  };
+  if (flags.leaderElect) {
+    const namespace = flags.leaderElectionNamespace ?? (await inClusterNamespace()) ?? 'default';
+    elector = new LeaderElector({ client, namespace, name: LEADER_ELECTION_ID, logger: log });
+    const outcome = await elector.run(
+      {
+        onStartedLeading: (signal) => {
+          leading = true;
+          manager.start(AbortSignal.any([signal, stopAll.signal])).catch(fail);
+        },
+        onStoppedLeading: (reason) => {
+          if (reason === 'lost') {
+            // Another replica may already allocate: stop at once, like controller-runtime.
+            log.error({}, 'leader election lost; exiting');
+            process.exit(1);
+          }
+        },
+      },
+      electionStop.signal,
+    );
+    if (outcome === 'lost') exitCode = 1;
+  } else {
+    manager.start(stopAll.signal).catch(fail);
+  }
+  await done;
+  await health.close();
+  await metricsServer?.close();
+  await client.close();
+  log.info({}, 'stopped');
+  return exitCode;
+}
+
+async function inClusterNamespace(): Promise<string | undefined> {
+  try {
+    const { readFile } = await import('node:fs/promises');
+    return (await readFile('/var/run/secrets/kubernetes.io/serviceaccount/namespace', 'utf8')).trim();
+  } catch {
+    return undefined;
+  }
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    process.stderr.write(`${(err as Error).stack ?? String(err)}\n`);
+    process.exit(1);
+  },
+);

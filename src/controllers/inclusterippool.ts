@@ -1,0 +1,156 @@
+/**
+ * Pool status and finalizer. Counts come from the allocator in O(1); writes are coalesced: a pool
+ * marked dirty is written at most once per window, so a burst of 1,000 allocations in one pool
+ * makes a handful of status writes instead of 1,000.
+ */
+import { FINALIZER_PROTECT_POOL, IPAM_GROUP, POOL_VERSION_V1ALPHA2 } from '../api/constants.js';
+import { int64JSON, MAX_INT64 } from '../ip/index.js';
+import { isNotFound, type ResourceDescriptor } from '../kube/index.js';
+import { isDeleting } from './claim-rules.js';
+import type { ControllerContext } from './context.js';
+import type { PoolCounts, PoolState } from './pool-state.js';
+
+export function poolResource(kind: string): ResourceDescriptor {
+  const global = kind.startsWith('Global');
+  return {
+    group: IPAM_GROUP,
+    version: POOL_VERSION_V1ALPHA2,
+    plural: `${kind.toLowerCase()}s`,
+    namespaced: !global,
+    kind,
+  };
+}
+
+function cap(n: bigint): bigint {
+  return n > MAX_INT64 ? MAX_INT64 : n;
+}
+
+/** Observed counts equal the wanted ones (compared as doubles: the informer parses JSON numbers). */
+function sameCounts(observed: Record<string, unknown> | undefined, wanted: PoolCounts): boolean {
+  if (!observed) return false;
+  return (['total', 'used', 'free', 'outOfRange'] as const).every(
+    (k) => observed[k] === Number(cap(wanted[k])),
+  );
+}
+
+export class PoolStatusWriter {
+  private readonly dirty = new Set<string>();
+  private timer: NodeJS.Timeout | undefined;
+  private flushing: Promise<void> | undefined;
+  private stopped = false;
+  private readonly reportedInvalid = new Map<string, string>();
+
+  constructor(
+    private readonly ctx: ControllerContext,
+    private readonly windowMs = 200,
+  ) {}
+
+  mark(pool: PoolState): void {
+    if (this.stopped) return;
+    this.dirty.add(pool.key);
+    if (!this.timer && !this.flushing) this.timer = setTimeout(() => void this.flush(), this.windowMs);
+  }
+
+  /** Writes what is pending now and stops taking more (clean shutdown). */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    await this.flushing;
+    await this.flushNow();
+  }
+
+  private async flush(): Promise<void> {
+    this.timer = undefined;
+    this.flushing = this.flushNow();
+    await this.flushing;
+    this.flushing = undefined;
+    if (this.dirty.size > 0 && !this.stopped && !this.timer) {
+      this.timer = setTimeout(() => void this.flush(), this.windowMs);
+    }
+  }
+
+  private async flushNow(): Promise<void> {
+    const keys = [...this.dirty];
+    this.dirty.clear();
+    await Promise.all(
+      keys.map(async (key) => {
+        const state = this.ctx.registry.get(key);
+        if (!state) return;
+        try {
+          await this.write(state);
+        } catch (err) {
+          if (isNotFound(err)) return;
+          this.ctx.log.warn(
+            { pool: key, err: (err as Error).message },
+            'writing pool status failed; retrying',
+          );
+          if (!this.stopped) this.dirty.add(key);
+        }
+      }),
+    );
+  }
+
+  private async write(state: PoolState): Promise<void> {
+    const { ctx } = this;
+    const pool = state.pool;
+    const meta = pool.metadata ?? {};
+    const resource = poolResource(state.kind);
+    const opts = { namespace: meta.namespace, fieldManager: ctx.fieldManager };
+    const finalizers = meta.finalizers ?? [];
+    if (isDeleting(pool)) {
+      // The pool goes once no IPAddress (and no reservation) refers to it any more.
+      if (finalizers.includes(FINALIZER_PROTECT_POOL) && state.holderCount === 0) {
+        await ctx.client.patch(
+          resource,
+          meta.name ?? '',
+          {
+            metadata: {
+              finalizers: finalizers.filter((f) => f !== FINALIZER_PROTECT_POOL),
+              resourceVersion: meta.resourceVersion,
+            },
+          },
+          opts,
+        );
+      }
+      return;
+    }
+    if (!finalizers.includes(FINALIZER_PROTECT_POOL)) {
+      const updated = await ctx.client.patch<typeof pool & { metadata: object }>(
+        resource,
+        meta.name ?? '',
+        {
+          metadata: {
+            finalizers: [...finalizers, FINALIZER_PROTECT_POOL],
+            resourceVersion: meta.resourceVersion,
+          },
+        },
+        opts,
+      );
+      state.pool = updated;
+    }
+    if (!state.valid) this.reportInvalid(state);
+    const counts = state.counts();
+    if (sameCounts(pool.status?.ipAddresses as Record<string, unknown> | undefined, counts)) return;
+    const ipAddresses = {
+      total: int64JSON(counts.total),
+      used: int64JSON(counts.used),
+      free: int64JSON(counts.free),
+      outOfRange: int64JSON(counts.outOfRange),
+    };
+    await ctx.client.patchStatus(resource, meta.name ?? '', { status: { ipAddresses } }, opts);
+    ctx.metrics.statusWrites.inc();
+    for (const [k, v] of Object.entries(counts)) {
+      ctx.metrics.poolAddresses.set({ pool: state.key, state: k }, Number(cap(v)));
+    }
+  }
+
+  /** An invalid spec (it got in while webhooks were off) is reported once per distinct reason. */
+  private reportInvalid(state: PoolState): void {
+    const reason = state.invalidReason ?? 'invalid';
+    if (this.reportedInvalid.get(state.key) === reason) return;
+    this.reportedInvalid.set(state.key, reason);
+    this.ctx.log.error({ pool: state.key, reason }, 'pool spec is invalid; no address is allocated from it');
+    this.ctx.recorder.warning(state.pool as never, 'PoolNotReady', `Pool spec is invalid: ${reason}`);
+  }
+}

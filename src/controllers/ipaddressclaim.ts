@@ -1,0 +1,354 @@
+/**
+ * The claim reconciler: turns an IPAddressClaim into an IPAddress of its pool and releases it when
+ * the claim goes. It reads as the Go provider's flow — cluster, finalizer, pool, pause, delete,
+ * ensure address, status — but each step is a function that either answers or lets the next run.
+ */
+import { randomUUID } from 'node:crypto';
+import { ANNOTATION_PAUSED, FINALIZER_PROTECT_ADDRESS, FINALIZER_RELEASE_ADDRESS } from '../api/constants.js';
+import {
+  isAlreadyExists,
+  isNotFound,
+  isTransient,
+  type ReconcileResult,
+  type Reconciler,
+} from '../kube/index.js';
+import {
+  adoptionPatch,
+  clusterNameOf,
+  desiredIPAddress,
+  handlesPoolRef,
+  isDeleting,
+  isPaused,
+  passesWatchFilter,
+  poolKeyOfRef,
+} from './claim-rules.js';
+import { type Condition, type ConditionInput, setCondition } from './conditions.js';
+import type { ControllerContext, LiveAddress, LiveClaim } from './context.js';
+import type { PoolState } from './pool-state.js';
+
+export const READY = 'Ready';
+export const PAUSED = 'Paused';
+export const Reasons = {
+  AddressAllocated: 'AddressAllocated',
+  PoolNotFound: 'PoolNotFound',
+  PoolNotReady: 'PoolNotReady',
+  PoolExhausted: 'PoolExhausted',
+  AllocationFailed: 'AllocationFailed',
+  Paused: 'Paused',
+  NotPaused: 'NotPaused',
+} as const;
+
+/** Claims waiting on an exhausted pool also retry this often, in case a wake-up is missed. */
+const EXHAUSTED_RETRY_MS = 60_000;
+
+type Step = ReconcileResult | undefined;
+
+interface Run {
+  ctx: ControllerContext;
+  key: string;
+  claim: LiveClaim;
+  signal: AbortSignal;
+  log: ControllerContext['log'];
+}
+
+function poolName(pool: PoolState): string {
+  const ns = pool.pool.metadata?.namespace;
+  return `${pool.kind} ${ns ? `${ns}/` : ''}${pool.pool.metadata?.name ?? ''}`;
+}
+
+function refName(claim: LiveClaim): string {
+  const ref = claim.spec.poolRef;
+  return `${ref.kind} ${ref.kind.startsWith('Global') ? '' : `${claim.metadata.namespace}/`}${ref.name}`;
+}
+
+export function claimReconciler(ctx: ControllerContext): Reconciler<string> {
+  return async (key, signal) => {
+    const claim = ctx.claims.get(key);
+    if (!claim) return;
+    const [namespace, name] = [claim.metadata.namespace ?? '', claim.metadata.name ?? ''];
+    const log = ctx.log.child({ IPAddressClaim: key, namespace, name, reconcileID: randomUUID() });
+    if (!handlesPoolRef(claim.spec?.poolRef) || !passesWatchFilter(claim, ctx.watchFilter)) return;
+    const run: Run = { ctx, key, claim, signal, log };
+    if (isPaused(claim))
+      return setPaused(run, `IPAddressClaim ${key} has the ${ANNOTATION_PAUSED} annotation`);
+    return reconcileClaim(run);
+  };
+}
+
+async function reconcileClaim(run: Run): Promise<Step> {
+  const stop = await checkCluster(run);
+  if (stop !== 'continue') return stop;
+  if (!isDeleting(run.claim)) await ensureFinalizer(run);
+  const pool = run.ctx.registry.get(poolKeyOfRef(run.claim.spec.poolRef, run.claim.metadata.namespace));
+  if (!pool) {
+    if (isDeleting(run.claim)) return release(run, undefined);
+    run.log.info({ pool: refName(run.claim) }, 'pool not found; waiting for it to be created');
+    return setStatus(
+      run,
+      ready(
+        'False',
+        Reasons.PoolNotFound,
+        `${refName(run.claim)} not found; the claim waits until it exists`,
+      ),
+    );
+  }
+  if (isPaused(pool.pool)) return setPaused(run, `${poolName(pool)} has the ${ANNOTATION_PAUSED} annotation`);
+  if (isDeleting(run.claim)) return release(run, pool);
+  return ensureAddress(run, pool);
+}
+
+/** Missing Cluster: wait, unless the claim is being deleted (else it could never go). Paused: wait. */
+async function checkCluster(run: Run): Promise<Step | 'continue'> {
+  const clusterName = clusterNameOf(run.claim);
+  if (!clusterName) return 'continue';
+  const cluster = run.ctx.clusters?.get(`${run.claim.metadata.namespace}/${clusterName}`);
+  if (!cluster) {
+    if (isDeleting(run.claim)) return 'continue';
+    run.log.info({ Cluster: clusterName }, 'Cluster not found; skipping reconciliation until it exists');
+    return undefined;
+  }
+  if (cluster.spec?.paused === true || isPaused(cluster)) {
+    return setPaused(run, `Cluster ${run.claim.metadata.namespace}/${clusterName} is paused`);
+  }
+  return 'continue';
+}
+
+async function ensureFinalizer(run: Run): Promise<void> {
+  const finalizers = run.claim.metadata.finalizers ?? [];
+  if (finalizers.includes(FINALIZER_RELEASE_ADDRESS)) return;
+  // The resourceVersion makes this fail (and retry) rather than overwrite a list someone changed.
+  run.claim = await run.ctx.client.patch<LiveClaim>(
+    run.ctx.claimResource,
+    run.claim.metadata.name ?? '',
+    {
+      metadata: {
+        finalizers: [...finalizers, FINALIZER_RELEASE_ADDRESS],
+        resourceVersion: run.claim.metadata.resourceVersion,
+      },
+    },
+    { namespace: run.claim.metadata.namespace, fieldManager: run.ctx.fieldManager, signal: run.signal },
+  );
+}
+
+async function ensureAddress(run: Run, pool: PoolState): Promise<Step> {
+  const { ctx, key, claim } = run;
+  const existing = ctx.addresses.get(key);
+  if (existing) return adopt(run, pool, existing);
+  if (!pool.valid) {
+    return setStatus(
+      run,
+      ready('False', Reasons.PoolNotReady, `${poolName(pool)} is invalid: ${pool.invalidReason}`),
+    );
+  }
+  const address = pool.reserveNext(key);
+  if (address === undefined) {
+    pool.waiting.add(key);
+    const c = pool.counts();
+    const message = `${poolName(pool)} has no free address (${c.total} total, ${c.used} used)`;
+    ctx.recorder.warning(claim, Reasons.PoolExhausted, message);
+    await setStatus(run, ready('False', Reasons.PoolExhausted, message));
+    return { requeueAfterMs: EXHAUSTED_RETRY_MS };
+  }
+  pool.waiting.delete(key);
+  const spec = pool.pool.spec;
+  const desired = desiredIPAddress(claim, ctx.capiApiVersion, pool.pool, pool.kind, ctx.capiApiVersion, {
+    address,
+    prefix: spec.prefix,
+    gateway: spec.gateway,
+  });
+  let created: LiveAddress;
+  try {
+    created = await ctx.client.create<LiveAddress>(ctx.addressResource, desired as LiveAddress, {
+      fieldManager: ctx.fieldManager,
+      signal: run.signal,
+    });
+  } catch (err) {
+    if (isAlreadyExists(err)) return adoptAfterConflict(run, pool);
+    if (!isTransient(err)) {
+      ctx.registry.releaseReservation(pool, key);
+      const message = `creating IPAddress ${key} failed: ${(err as Error).message}`;
+      ctx.recorder.warning(claim, Reasons.AllocationFailed, message);
+      await setStatus(run, ready('False', Reasons.AllocationFailed, message));
+    }
+    // A transient failure may have created the object anyway (the answer was lost): keep the
+    // reservation so no other claim gets the address; the retry finds the object or creates it.
+    throw err;
+  }
+  ctx.registry.observeAddress(created);
+  ctx.metrics.allocations.inc({ pool: pool.key });
+  run.log.info({ pool: poolName(pool), address }, `IPAddress ${key} (${address}) has been created`);
+  ctx.recorder.normal(claim, Reasons.AddressAllocated, `Allocated ${address} from ${poolName(pool)}`);
+  return setStatus(run, allocated(address, pool), key);
+}
+
+/** Create said AlreadyExists: our cache is behind. Take the object as it is in the API. */
+async function adoptAfterConflict(run: Run, pool: PoolState): Promise<Step> {
+  const { ctx, key, claim } = run;
+  const current = await ctx.client.get<LiveAddress>(
+    ctx.addressResource,
+    claim.metadata.name ?? '',
+    claim.metadata.namespace,
+    run.signal,
+  );
+  ctx.registry.releaseReservation(pool, key);
+  return adopt(run, pool, current);
+}
+
+/** An IPAddress named like the claim exists (ours from before, pre-seeded, or moved by clusterctl). */
+async function adopt(run: Run, pool: PoolState, existing: LiveAddress): Promise<Step> {
+  const { ctx, key, claim } = run;
+  const ref = existing.spec?.poolRef;
+  if (!ref || poolKeyOfRef(ref, existing.metadata.namespace) !== pool.key) {
+    const message = `IPAddress ${key} exists but belongs to ${ref?.kind ?? '?'} ${ref?.name ?? '?'}, not to ${poolName(pool)}`;
+    ctx.recorder.warning(claim, Reasons.AllocationFailed, message);
+    return setStatus(run, ready('False', Reasons.AllocationFailed, message));
+  }
+  ctx.registry.observeAddress(existing);
+  const patch = adoptionPatch(existing, claim, ctx.capiApiVersion, pool.pool, pool.kind);
+  if (patch) {
+    await ctx.client.patch(ctx.addressResource, existing.metadata.name ?? '', patch, {
+      namespace: existing.metadata.namespace,
+      fieldManager: ctx.fieldManager,
+      signal: run.signal,
+    });
+    run.log.info(
+      { address: existing.spec.address },
+      `IPAddress ${key} (${existing.spec.address}) has been adopted`,
+    );
+  }
+  if (isDeleting(existing)) {
+    run.log.info(
+      {},
+      `IPAddress ${key} is being deleted; the ${FINALIZER_PROTECT_ADDRESS} finalizer keeps it until the claim is deleted`,
+    );
+  }
+  return setStatus(run, allocated(existing.spec.address, pool), key);
+}
+
+/** Release: honour the grace period, unprotect and delete the IPAddress, drop our finalizer. */
+async function release(run: Run, pool: PoolState | undefined): Promise<Step> {
+  const { ctx, key, claim } = run;
+  if (!(claim.metadata.finalizers ?? []).includes(FINALIZER_RELEASE_ADDRESS)) return;
+  const grace = pool && !isDeleting(pool.pool) ? (pool.pool.spec.addressReuseGracePeriodSeconds ?? 0) : 0;
+  if (grace > 0 && claim.metadata.deletionTimestamp) {
+    const remaining = Date.parse(claim.metadata.deletionTimestamp) + grace * 1000 - ctx.now();
+    if (remaining > 0) {
+      run.log.info({ remainingMs: remaining }, 'Address reuse grace period active; delaying release');
+      return { requeueAfterMs: remaining };
+    }
+  }
+  const name = claim.metadata.name ?? '';
+  const ns = claim.metadata.namespace;
+  let address: LiveAddress | undefined;
+  try {
+    // From the API, not the cache: a stale cache must not make us skip a real IPAddress.
+    address = await ctx.client.get<LiveAddress>(ctx.addressResource, name, ns, run.signal);
+  } catch (err) {
+    if (!isNotFound(err)) throw err;
+  }
+  if (address) {
+    const finalizers = address.metadata.finalizers ?? [];
+    if (finalizers.includes(FINALIZER_PROTECT_ADDRESS)) {
+      await ignoreNotFound(
+        ctx.client.patch(
+          ctx.addressResource,
+          name,
+          {
+            metadata: {
+              finalizers: finalizers.filter((f) => f !== FINALIZER_PROTECT_ADDRESS),
+              resourceVersion: address.metadata.resourceVersion,
+            },
+          },
+          { namespace: ns, fieldManager: ctx.fieldManager, signal: run.signal },
+        ),
+      );
+    }
+    await ignoreNotFound(ctx.client.delete(ctx.addressResource, name, ns, { signal: run.signal }));
+    if (pool) ctx.metrics.releases.inc({ pool: pool.key });
+    ctx.recorder.normal(claim, 'AddressReleased', `Released ${address.spec?.address} of IPAddress ${key}`);
+    run.log.info({ address: address.spec?.address }, `IPAddress ${key} has been released`);
+  } else if (pool) {
+    ctx.registry.releaseReservation(pool, key);
+  }
+  await ignoreNotFound(
+    ctx.client.patch(
+      ctx.claimResource,
+      name,
+      {
+        metadata: {
+          finalizers: (claim.metadata.finalizers ?? []).filter((f) => f !== FINALIZER_RELEASE_ADDRESS),
+          resourceVersion: claim.metadata.resourceVersion,
+        },
+      },
+      { namespace: ns, fieldManager: ctx.fieldManager, signal: run.signal },
+    ),
+  );
+  return;
+}
+
+async function ignoreNotFound(p: Promise<unknown>): Promise<void> {
+  try {
+    await p;
+  } catch (err) {
+    if (!isNotFound(err)) throw err;
+  }
+}
+
+function ready(status: 'True' | 'False', reason: string, message: string): ConditionInput {
+  return { type: READY, status, reason, message };
+}
+
+function allocated(address: string, pool: PoolState): ConditionInput {
+  return ready('True', Reasons.AddressAllocated, `Address ${address} allocated from ${poolName(pool)}`);
+}
+
+async function setPaused(run: Run, message: string): Promise<Step> {
+  return writeConditions(run, [{ type: PAUSED, status: 'True', reason: Reasons.Paused, message }], undefined);
+}
+
+async function setStatus(run: Run, readyCondition: ConditionInput, addressName?: string): Promise<Step> {
+  const notPaused: ConditionInput = { type: PAUSED, status: 'False', reason: Reasons.NotPaused, message: '' };
+  return writeConditions(run, [readyCondition, notPaused], addressName);
+}
+
+/**
+ * One status write with the conditions and the addressRef, only when something changed. v1beta2
+ * claims carry metav1 conditions in status.conditions; v1beta1 claims in status.v1beta2.conditions.
+ */
+async function writeConditions(
+  run: Run,
+  inputs: ConditionInput[],
+  addressName: string | undefined,
+): Promise<Step> {
+  const { ctx, claim } = run;
+  const v1beta1 = ctx.capiApiVersion.endsWith('/v1beta1');
+  const status = (claim.status ?? {}) as Record<string, unknown> & { v1beta2?: { conditions?: Condition[] } };
+  let conditions: Condition[] | undefined = v1beta1
+    ? status.v1beta2?.conditions
+    : (status.conditions as Condition[] | undefined);
+  let changed = false;
+  for (const input of inputs) {
+    const next = setCondition(conditions, { ...input, observedGeneration: claim.metadata.generation });
+    if (next) {
+      conditions = next;
+      changed = true;
+    }
+  }
+  const addressRefChanged = addressName !== undefined && claim.status?.addressRef?.name !== addressName;
+  if (!changed && !addressRefChanged) return;
+  const patch: Record<string, unknown> = v1beta1 ? { v1beta2: { conditions } } : { conditions };
+  if (addressName !== undefined) patch.addressRef = { name: addressName };
+  await ignoreNotFound(
+    ctx.client.patchStatus(
+      ctx.claimResource,
+      claim.metadata.name ?? '',
+      { status: patch },
+      {
+        namespace: claim.metadata.namespace,
+        fieldManager: ctx.fieldManager,
+        signal: run.signal,
+      },
+    ),
+  );
+  return;
+}

@@ -1,0 +1,300 @@
+/**
+ * Wires the provider: informers for claims, IPAddresses, both IP pool kinds and Clusters; the pool
+ * registry rebuilt from complete lists once they synced; the claim workers and the pool status
+ * writer. Nothing is allocated before every cache has synced.
+ */
+import type { Logger } from 'pino';
+import { PoolAllocator } from '../allocator/index.js';
+import {
+  CAPI_VERSION_V1BETA1,
+  CAPI_VERSION_V1BETA2,
+  CLUSTER_GROUP,
+  IP_POOL_KINDS,
+  IPAM_GROUP,
+  KIND_CLUSTER,
+  KIND_IP_ADDRESS,
+  KIND_IP_ADDRESS_CLAIM,
+} from '../api/constants.js';
+import type { IPPool } from '../api/ippool-types.js';
+import {
+  EventRecorder,
+  Informer,
+  type KubeClient,
+  type ResourceDescriptor,
+  runWorkers,
+  type WorkerPool,
+  WorkQueue,
+} from '../kube/index.js';
+import type { Metrics } from '../observability/metrics.js';
+import {
+  clusterNameOf,
+  handlesPoolRef,
+  isPaused,
+  objectKey,
+  poolKeyOfPool,
+  poolKeyOfRef,
+} from './claim-rules.js';
+import type { ControllerContext, Live, LiveAddress, LiveClaim, LiveCluster } from './context.js';
+import { PoolStatusWriter, poolResource } from './inclusterippool.js';
+import { claimReconciler } from './ipaddressclaim.js';
+import { type AllocatorFactory, PoolRegistry } from './pool-registry.js';
+
+export interface ManagerOptions {
+  client: KubeClient;
+  log: Logger;
+  metrics: Metrics;
+  /** Restrict namespaced objects to one namespace (--namespace). */
+  namespace?: string;
+  watchFilter?: string;
+  claimConcurrency: number;
+  statusWindowMs?: number;
+}
+
+const CLAIM_POOL_INDEX = 'poolKey';
+const CLAIM_CLUSTER_INDEX = 'cluster';
+
+/** Lowest-free bitmap allocator behind the interface the pool state needs. */
+export const bitmapAllocator: AllocatorFactory = (set) => {
+  const a = new PoolAllocator(set);
+  return {
+    reserveNext: () => a.reserveNext(),
+    reserve: (address) => {
+      const outcome = a.reserve(address);
+      return outcome === 'reserved' ? 'reserved' : outcome === 'already-reserved' ? 'taken' : 'outside';
+    },
+    release: (address) => void a.release(address),
+    get total() {
+      return a.total;
+    },
+    // In-range addresses in use; out-of-range ones are counted by the pool state.
+    get used() {
+      return a.total - a.free;
+    },
+  };
+};
+
+async function servedVersion(client: KubeClient, group: string, plural: string, versions: string[]) {
+  for (const v of versions) {
+    const list = await client.discover(group, v).catch(() => undefined);
+    if (list?.resources.some((r) => r.name === plural)) return v;
+  }
+  return undefined;
+}
+
+export class Manager {
+  readonly queue = new WorkQueue<string>();
+  private readonly informers: { stop(): Promise<void> }[] = [];
+  private workers: WorkerPool | undefined;
+  private statusWriter: PoolStatusWriter | undefined;
+  private recorder: EventRecorder;
+  private started = false;
+  private synced = false;
+
+  constructor(private readonly opts: ManagerOptions) {
+    this.recorder = new EventRecorder({
+      client: opts.client,
+      component: 'capi-ipam-in-cluster-controller',
+      logger: opts.log,
+    });
+  }
+
+  /** True once every cache synced and the registry was rebuilt (for /readyz). */
+  isSynced(): boolean {
+    return this.synced;
+  }
+
+  /** Starts informers, waits for them, rebuilds every pool and starts reconciling. */
+  async start(signal: AbortSignal): Promise<void> {
+    const { client, log, metrics } = this.opts;
+    const capiVersion = await servedVersion(client, IPAM_GROUP, 'ipaddressclaims', [
+      CAPI_VERSION_V1BETA2,
+      CAPI_VERSION_V1BETA1,
+    ]);
+    if (!capiVersion)
+      throw new Error(`${IPAM_GROUP} IPAddressClaim is not served: install Cluster API first`);
+    const clusterVersion = await servedVersion(client, CLUSTER_GROUP, 'clusters', ['v1beta2', 'v1beta1']);
+    log.info({ claimVersion: capiVersion, clusterVersion }, 'discovered Cluster API versions');
+    const res = (
+      kind: string,
+      plural: string,
+      group = IPAM_GROUP,
+      version = capiVersion,
+    ): ResourceDescriptor => ({
+      group,
+      version,
+      plural,
+      namespaced: true,
+      kind,
+    });
+    const claimResource = res(KIND_IP_ADDRESS_CLAIM, 'ipaddressclaims');
+    const addressResource = res(KIND_IP_ADDRESS, 'ipaddresses');
+    const ns = this.opts.namespace;
+    const claims = new Informer<LiveClaim>(client, claimResource, {
+      namespace: ns,
+      logger: log,
+      indexers: {
+        [CLAIM_POOL_INDEX]: (c) =>
+          handlesPoolRef(c.spec?.poolRef) ? [poolKeyOfRef(c.spec.poolRef, c.metadata.namespace)] : [],
+        [CLAIM_CLUSTER_INDEX]: (c) => {
+          const name = clusterNameOf(c);
+          return name ? [`${c.metadata.namespace}/${name}`] : [];
+        },
+      },
+    });
+    const addresses = new Informer<LiveAddress>(client, addressResource, { namespace: ns, logger: log });
+    const pools = IP_POOL_KINDS.map((kind) => {
+      const r = poolResource(kind);
+      return {
+        kind,
+        informer: new Informer<Live<IPPool>>(client, r, {
+          namespace: r.namespaced ? ns : undefined,
+          logger: log,
+        }),
+      };
+    });
+    const clusters = clusterVersion
+      ? new Informer<LiveCluster>(client, res(KIND_CLUSTER, 'clusters', CLUSTER_GROUP, clusterVersion), {
+          namespace: ns,
+          logger: log,
+        })
+      : undefined;
+
+    const enqueue = (key: string) => this.queue.add(key);
+    const enqueuePool = (poolKey: string) => {
+      for (const c of claims.cache.byIndex(CLAIM_POOL_INDEX, poolKey)) enqueue(objectKey(c));
+    };
+    const registry = new PoolRegistry(bitmapAllocator, {
+      onChanged: (p) => this.statusWriter?.mark(p),
+      onReleased: (p) => {
+        for (const key of p.waiting) enqueue(key);
+        p.waiting.clear();
+      },
+      onDuplicate: (p, address, holders) => {
+        metrics.duplicates.inc({ pool: p.key });
+        log.error(
+          { pool: p.key, address, IPAddresses: holders },
+          'two IPAddresses hold the same address of one pool',
+        );
+        this.recorder.warning(
+          p.pool as never,
+          'DuplicateAddress',
+          `Address ${address} is held by several IPAddresses: ${holders.join(', ')}`,
+        );
+      },
+    });
+    const ctx: ControllerContext = {
+      client,
+      log: log.child({ controller: 'ipaddressclaim' }),
+      recorder: this.recorder,
+      metrics,
+      registry,
+      claims: claims.cache,
+      addresses: addresses.cache,
+      clusters: clusters?.cache,
+      claimResource,
+      addressResource,
+      capiApiVersion: `${IPAM_GROUP}/${capiVersion}`,
+      watchFilter: this.opts.watchFilter,
+      fieldManager: 'capi-ipam-in-cluster',
+      now: () => Date.now(),
+    };
+    this.statusWriter = new PoolStatusWriter(ctx, this.opts.statusWindowMs);
+
+    // Handlers act only once the registry was rebuilt from the synced caches (this.started).
+    claims.addHandlers({
+      onAdd: (c) => this.started && handlesPoolRef(c.spec?.poolRef) && enqueue(objectKey(c)),
+      onUpdate: (_o, c) => this.started && handlesPoolRef(c.spec?.poolRef) && enqueue(objectKey(c)),
+      onDelete: (c) => {
+        if (!this.started || !handlesPoolRef(c.spec?.poolRef)) return;
+        const pool = registry.get(poolKeyOfRef(c.spec.poolRef, c.metadata.namespace));
+        if (pool) registry.releaseReservation(pool, objectKey(c));
+      },
+    });
+    addresses.addHandlers({
+      onAdd: (a) => {
+        if (!this.started) return;
+        registry.observeAddress(a);
+        enqueue(objectKey(a));
+      },
+      onUpdate: (_o, a) => {
+        if (!this.started) return;
+        registry.observeAddress(a);
+        if (claims.cache.get(objectKey(a))) enqueue(objectKey(a));
+      },
+      onDelete: (a) => {
+        if (!this.started) return;
+        registry.forgetAddress(a);
+        if (claims.cache.get(objectKey(a))) enqueue(objectKey(a));
+      },
+    });
+    for (const { kind, informer } of pools) {
+      informer.addHandlers({
+        onAdd: (p) => {
+          if (!this.started) return;
+          registry.upsertPool(kind, p);
+          enqueuePool(poolKeyOfPool(p, kind));
+        },
+        onUpdate: (old, p) => {
+          if (!this.started) return;
+          registry.upsertPool(kind, p);
+          const unpaused = isPaused(old) && !isPaused(p);
+          if (unpaused || JSON.stringify(old.spec) !== JSON.stringify(p.spec))
+            enqueuePool(poolKeyOfPool(p, kind));
+        },
+        onDelete: (p) => {
+          if (!this.started) return;
+          registry.removePool(kind, p);
+          enqueuePool(poolKeyOfPool(p, kind));
+        },
+      });
+    }
+    const clusterPaused = (c: LiveCluster) => c.spec?.paused === true || isPaused(c);
+    clusters?.addHandlers({
+      onAdd: (c) => this.started && this.enqueueByCluster(claims, objectKey(c)),
+      onUpdate: (o, c) =>
+        this.started && clusterPaused(o) && !clusterPaused(c) && this.enqueueByCluster(claims, objectKey(c)),
+      onDelete: (c) => this.started && this.enqueueByCluster(claims, objectKey(c)),
+    });
+
+    const all = [claims, addresses, ...pools.map((p) => p.informer), ...(clusters ? [clusters] : [])];
+    this.informers.push(...all);
+    for (const i of all) i.start();
+    const ok = (await Promise.all(all.map((i) => i.waitForSync(signal)))).every(Boolean);
+    if (!ok) return;
+
+    // Synchronous from here to `started = true`: no event can slip between rebuild and handlers.
+    for (const { kind, informer } of pools)
+      for (const p of informer.cache.list()) registry.upsertPool(kind, p);
+    for (const a of addresses.cache.list()) registry.observeAddress(a);
+    this.started = true;
+    this.synced = true;
+    log.info(
+      { pools: pools.reduce((n, p) => n + p.informer.cache.size, 0), IPAddresses: addresses.cache.size },
+      'caches synced; pools rebuilt',
+    );
+    for (const c of claims.cache.list()) if (handlesPoolRef(c.spec?.poolRef)) enqueue(objectKey(c));
+    for (const p of registry.all()) this.statusWriter.mark(p);
+    this.workers = runWorkers(this.queue, claimReconciler(ctx), {
+      workers: this.opts.claimConcurrency,
+      logger: log,
+      name: 'ipaddressclaim',
+      onReconciled: (result, ms) => {
+        metrics.reconciles.inc({ controller: 'ipaddressclaim', result });
+        metrics.reconcileSeconds.observe({ controller: 'ipaddressclaim' }, ms / 1000);
+      },
+    });
+  }
+
+  private enqueueByCluster(claims: Informer<LiveClaim>, clusterKey: string): void {
+    for (const c of claims.cache.byIndex(CLAIM_CLUSTER_INDEX, clusterKey)) this.queue.add(objectKey(c));
+  }
+
+  /** drain: finish queued work and pending status writes (clean stop); else stop at once (lost lease). */
+  async stop({ drain }: { drain: boolean }): Promise<void> {
+    if (this.workers) await this.workers.stop({ drain });
+    else this.queue.shutDown();
+    if (drain) await this.statusWriter?.stop();
+    await Promise.all(this.informers.map((i) => i.stop()));
+    if (drain) await this.recorder.flush();
+  }
+}

@@ -1,0 +1,132 @@
+/**
+ * One pool as the controller sees it: its spec, whether that spec is valid, the allocator that
+ * decides which addresses are free, and who holds each address. The bitmap decides, not the
+ * informer cache: an address is held from the moment a claim reserves it (before the IPAddress
+ * exists) until the IPAddress is seen deleted.
+ */
+import type { IPPool } from '../api/ippool-types.js';
+
+/** What the controller needs of the allocator (src/allocator implements it). */
+export interface AddressAllocator {
+  /** Marks the lowest free address used and returns it, or undefined when the pool is full. */
+  reserveNext(): string | undefined;
+  /** Marks a given address used: 'outside' when it is not in the allocatable set. */
+  reserve(address: string): 'reserved' | 'taken' | 'outside';
+  release(address: string): void;
+  readonly total: bigint;
+  readonly used: bigint;
+}
+
+export interface PoolCounts {
+  total: bigint;
+  used: bigint;
+  free: bigint;
+  outOfRange: bigint;
+}
+
+export interface HoldResult {
+  /** Another IPAddress already holds the same address in this pool: a duplicate to report. */
+  duplicateOf?: string;
+}
+
+export class PoolState {
+  /** address → keys (namespace/name of IPAddress or claim) holding it; more than one is a duplicate. */
+  private readonly holders = new Map<string, Set<string>>();
+  private readonly heldBy = new Map<string, string>();
+  /** Claims waiting for a free address, woken when one is released. */
+  readonly waiting = new Set<string>();
+
+  constructor(
+    readonly key: string,
+    readonly kind: string,
+    public pool: IPPool,
+    readonly allocator: AddressAllocator | undefined,
+    /** Why the spec is unusable (got in while webhooks were off); undefined when valid. */
+    readonly invalidReason: string | undefined,
+  ) {}
+
+  get valid(): boolean {
+    return this.allocator !== undefined;
+  }
+
+  /** The address `holder` has (reserved or allocated), if any. */
+  addressOf(holder: string): string | undefined {
+    return this.heldBy.get(holder);
+  }
+
+  holdersOf(address: string): ReadonlySet<string> {
+    return this.holders.get(address) ?? new Set();
+  }
+
+  get holderCount(): number {
+    return this.heldBy.size;
+  }
+
+  /** Reserves the lowest free address for `holder` synchronously: no await between pick and mark. */
+  reserveNext(holder: string): string | undefined {
+    const existing = this.heldBy.get(holder);
+    if (existing !== undefined) return existing;
+    const address = this.allocator?.reserveNext();
+    if (address === undefined) return undefined;
+    this.link(address, holder);
+    return address;
+  }
+
+  /**
+   * Records that `holder` has `address` (an IPAddress seen in the API, or adopted). Idempotent for
+   * the same pair; a different earlier address of the same holder is released first.
+   */
+  hold(address: string, holder: string): HoldResult {
+    const previous = this.heldBy.get(holder);
+    if (previous === address) return {};
+    if (previous !== undefined) this.unhold(holder);
+    const others = this.holders.get(address);
+    const duplicateOf = others && others.size > 0 ? [...others][0] : undefined;
+    if (!duplicateOf) this.allocator?.reserve(address);
+    this.link(address, holder);
+    return duplicateOf ? { duplicateOf } : {};
+  }
+
+  /** Drops `holder`'s address; the bit is freed only when nobody else holds it. Returns it if freed. */
+  unhold(holder: string): string | undefined {
+    const address = this.heldBy.get(holder);
+    if (address === undefined) return undefined;
+    this.heldBy.delete(holder);
+    const set = this.holders.get(address);
+    set?.delete(holder);
+    if (set && set.size > 0) return undefined;
+    this.holders.delete(address);
+    this.allocator?.release(address);
+    return address;
+  }
+
+  /**
+   * Counts as the Go provider defines them (used = IPAddresses of the pool, outOfRange = distinct
+   * addresses outside the allocatable set) except that free never goes below zero: it is the
+   * allocatable addresses nobody holds.
+   */
+  counts(): PoolCounts {
+    const used = BigInt(this.heldBy.size);
+    const distinct = BigInt(this.holders.size);
+    const allocator = this.allocator;
+    if (!allocator) return { total: 0n, used, free: 0n, outOfRange: distinct };
+    const inRange = allocator.used;
+    return { total: allocator.total, used, free: allocator.total - inRange, outOfRange: distinct - inRange };
+  }
+
+  /** Carries every holder over to `next` (a new spec): allocations are kept, never revoked. */
+  moveTo(next: PoolState): void {
+    for (const [holder, address] of this.heldBy) next.hold(address, holder);
+    for (const claim of this.waiting) next.waiting.add(claim);
+  }
+
+  private link(address: string, holder: string): void {
+    this.heldBy.set(holder, address);
+    let set = this.holders.get(address);
+    if (!set) {
+      set = new Set();
+      this.holders.set(address, set);
+    }
+    set.add(holder);
+  }
+}

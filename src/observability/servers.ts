@@ -1,0 +1,53 @@
+import { createServer, type Server } from 'node:http';
+import { parseBindAddress } from './flags.js';
+import type { Metrics } from './metrics.js';
+
+export interface RunningServer {
+  port: number;
+  close(): Promise<void>;
+}
+
+async function listen(server: Server, address: string): Promise<RunningServer> {
+  const bind = parseBindAddress(address);
+  if (!bind) return { port: 0, close: async () => {} };
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(bind.port, bind.host, () => resolve());
+  });
+  const addr = server.address();
+  return {
+    port: typeof addr === 'object' && addr ? addr.port : bind.port,
+    close: () => new Promise((resolve) => server.close(() => resolve())),
+  };
+}
+
+/** /healthz answers while the process runs; /readyz once `ready()` says so. */
+export function startHealthServer(address: string, ready: () => boolean): Promise<RunningServer> {
+  const server = createServer((req, res) => {
+    const path = (req.url ?? '').split('?')[0];
+    if (path === '/healthz' || path === '/livez') {
+      res.writeHead(200, { 'content-type': 'text/plain' }).end('ok');
+    } else if (path === '/readyz') {
+      const ok = ready();
+      res.writeHead(ok ? 200 : 503, { 'content-type': 'text/plain' }).end(ok ? 'ok' : 'caches not synced');
+    } else {
+      res.writeHead(404).end();
+    }
+  });
+  return listen(server, address);
+}
+
+/** Plain-HTTP /metrics (--insecure-diagnostics). */
+export function startMetricsServer(address: string, metrics: Metrics): Promise<RunningServer> {
+  const server = createServer((req, res) => {
+    if ((req.url ?? '').split('?')[0] !== '/metrics') {
+      res.writeHead(404).end();
+      return;
+    }
+    metrics.registry.metrics().then(
+      (text) => res.writeHead(200, { 'content-type': metrics.registry.contentType }).end(text),
+      (err: Error) => res.writeHead(500).end(err.message),
+    );
+  });
+  return listen(server, address);
+}
