@@ -149,6 +149,18 @@ describe('poolAllocatableSet', () => {
     const badGateway = poolAllocatableSet({ addresses: ['10.0.0.1'], prefix: 24, gateway: 'x' });
     expect(badGateway.ok ? '' : badGateway.error).toContain('ParseAddr("x"): unable to parse IP');
   });
+
+  it('survives nulls in a spec that bypassed validation', () => {
+    const spec = {
+      addresses: null,
+      prefix: 24,
+      gateway: null,
+      excludedAddresses: null,
+    } as unknown as PoolSpecInput;
+    expect(poolAllocatableSet(spec)).toEqual({ ok: false, error: 'addresses is required' });
+    const withNulls = { addresses: ['10.0.0.0/30'], prefix: 30, gateway: null, excludedAddresses: null };
+    expect(ranges(withNulls as unknown as PoolSpecInput)).toEqual(['10.0.0.1-10.0.0.2']);
+  });
 });
 
 describe('lowestAddress', () => {

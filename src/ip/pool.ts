@@ -73,7 +73,8 @@ export function lowestAddress(texts: readonly string[]): Result<IP | undefined> 
  * Excluded entries and a gateway of the other family remove nothing, as in Go.
  */
 export function poolAllocatableSet(spec: PoolSpecInput): Result<AllocatableSet> {
-  const parsed = parseEntries(spec.addresses);
+  // `?? []` and the typeof check: a pool that got in while webhooks were off may carry nulls.
+  const parsed = parseEntries(spec.addresses ?? []);
   if (!parsed.ok) return parsed;
   const { v4, v6 } = parsed.value;
   if (v4.isEmpty && v6.isEmpty) return fail('addresses is required');
@@ -97,7 +98,7 @@ export function poolAllocatableSet(spec: PoolSpecInput): Result<AllocatableSet> 
   }
 
   let gateway: IP | undefined;
-  if (spec.gateway !== undefined && spec.gateway !== '') {
+  if (typeof spec.gateway === 'string' && spec.gateway !== '') {
     const parsedGateway = parseIP(spec.gateway);
     if (!parsedGateway.ok) return fail(`gateway ${JSON.stringify(spec.gateway)}: ${parsedGateway.error}`);
     gateway = parsedGateway.value;
