@@ -102,6 +102,9 @@ export class Connection {
       } catch (err) {
         throw errorFromNetwork(err, what);
       }
+      // undici marks the connection free a moment after the body ends; a caller's next request
+      // sent before then opens a second connection for nothing. One turn of the loop avoids it.
+      await new Promise<void>((resolve) => setImmediate(resolve));
       const body = parseBody(text, res.headers['content-type']);
       if (res.statusCode < 400) return body as T;
       // A rotated token: fetch fresh credentials once before giving up.
