@@ -43,6 +43,7 @@ export interface InformerStats {
   /** Attempts that failed (connection refused or dropped, server errors). */
   failures: number;
   events: number;
+  bookmarks: number;
 }
 
 class StaleWatch extends Error {}
@@ -65,6 +66,7 @@ export class Informer<T extends KubeObject> {
     staleWatches: 0,
     failures: 0,
     events: 0,
+    bookmarks: 0,
   };
   private resourceVersion = '';
   private synced = false;
@@ -239,6 +241,9 @@ export class Informer<T extends KubeObject> {
             this.remove(event.object);
             break;
           case 'BOOKMARK':
+            // Only moves our resourceVersion on, so a reconnect resumes from a recent point
+            // even when nothing we watch has changed for a long time.
+            this.counters.bookmarks++;
             break;
           case 'ERROR': {
             const code = event.object.code ?? 0;
