@@ -166,7 +166,16 @@ export function adoptionPatch(
     mergeOwnerReference(refs0, claimOwnerReference(claim, claimApiVersion)),
     poolOwnerReference(pool, poolKind),
   );
-  if (JSON.stringify(refs) !== JSON.stringify(refs0)) patch.ownerReferences = refs;
+  const sameRef = (a: OwnerReference, b: OwnerReference | undefined) =>
+    b !== undefined &&
+    a.apiVersion === b.apiVersion &&
+    a.kind === b.kind &&
+    a.name === b.name &&
+    a.uid === b.uid &&
+    Boolean(a.controller) === Boolean(b.controller) &&
+    Boolean(a.blockOwnerDeletion) === Boolean(b.blockOwnerDeletion);
+  if (refs.length !== refs0.length || refs.some((r, i) => !sameRef(r, refs0[i])))
+    patch.ownerReferences = refs;
   const finalizers = meta.finalizers ?? [];
   if (!finalizers.includes(FINALIZER_PROTECT_ADDRESS))
     patch.finalizers = [...finalizers, FINALIZER_PROTECT_ADDRESS];

@@ -178,7 +178,7 @@ async function ensureAddress(run: Run, pool: PoolState): Promise<Step> {
   ctx.metrics.allocations.inc({ pool: pool.key });
   run.log.info({ pool: poolName(pool), address }, `IPAddress ${key} (${address}) has been created`);
   ctx.recorder.normal(claim, Reasons.AddressAllocated, `Allocated ${address} from ${poolName(pool)}`);
-  return setStatus(run, allocated(address, pool), key);
+  return setStatus(run, allocated(address, pool), claim.metadata.name);
 }
 
 /** Create said AlreadyExists: our cache is behind. Take the object as it is in the API. */
@@ -222,7 +222,7 @@ async function adopt(run: Run, pool: PoolState, existing: LiveAddress): Promise<
       `IPAddress ${key} is being deleted; the ${FINALIZER_PROTECT_ADDRESS} finalizer keeps it until the claim is deleted`,
     );
   }
-  return setStatus(run, allocated(existing.spec.address, pool), key);
+  return setStatus(run, allocated(existing.spec.address, pool), claim.metadata.name);
 }
 
 /** Release: honour the grace period, unprotect and delete the IPAddress, drop our finalizer. */
