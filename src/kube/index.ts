@@ -18,7 +18,6 @@ export {
   KubeClient,
   type ListOptions,
   type PatchType,
-  ResourceClient,
   type WatchEvent,
   type WatchEventType,
   type WatchOptions,
@@ -57,6 +56,7 @@ export {
   poolReferenceKey,
 } from './indexes.js';
 export {
+  dropManagedFields,
   Informer,
   type InformerHandlers,
   type InformerOptions,

@@ -137,6 +137,22 @@ describe('Informer (against a scripted server)', () => {
     await until('b seen', () => log.length === 3);
     expect(log).toEqual(['add a@1 initial', 'update a@1->2', 'add b@3']);
     expect(informer?.lastSyncResourceVersion()).toBe('3');
+    expect(informer?.stats().replays).toBe(2);
+  });
+
+  it('does not bring back a deleted object when an older event for it is replayed', async () => {
+    const server = new FakeServer();
+    const a1 = server.put('a');
+    const log = start(server);
+    await until('watch opened', () => server.streams.length === 1);
+    server.objects.delete('a');
+    const deleted = { metadata: { ...a1.metadata, resourceVersion: String(++server.revision) } };
+    server.stream.push({ type: 'DELETED', object: deleted });
+    server.stream.push({ type: 'MODIFIED', object: a1 });
+    server.stream.push({ type: 'BOOKMARK', object: { metadata: { resourceVersion: '5' } } });
+    await until('bookmark seen', () => informer?.lastSyncResourceVersion() === '5');
+    expect(log).toEqual(['add a@1 initial', 'delete a@2']);
+    expect(informer?.cache.size).toBe(0);
   });
 
   it('reports an object replaced under the same name as a delete and an add', async () => {

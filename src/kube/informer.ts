@@ -31,6 +31,18 @@ export interface InformerOptions<T extends KubeObject> {
   /** Delays between failed list/watch attempts. Default 500 ms doubling to 30 s, 50 % jitter. */
   backoff?: BackoffOptions;
   logger?: Logger;
+  /**
+   * Applied to every object before it is cached (e.g. dropManagedFields: thousands of cached
+   * objects need not each carry their field-ownership records).
+   */
+  transform?: (obj: T) => T;
+}
+
+/** Drops metadata.managedFields, which controllers reading from the cache never need. */
+export function dropManagedFields<T extends KubeObject>(obj: T): T {
+  if (!obj.metadata.managedFields) return obj;
+  const { managedFields: _, ...metadata } = obj.metadata;
+  return { ...obj, metadata };
 }
 
 export interface InformerStats {
@@ -44,6 +56,8 @@ export interface InformerStats {
   failures: number;
   events: number;
   bookmarks: number;
+  /** Events skipped because they were not newer than what the cache already had. */
+  replays: number;
 }
 
 class StaleWatch extends Error {}
@@ -67,8 +81,11 @@ export class Informer<T extends KubeObject> {
     failures: 0,
     events: 0,
     bookmarks: 0,
+    replays: 0,
   };
   private resourceVersion = '';
+  /** Whether the last watch delivered any event before it ended. */
+  private watchDelivered = false;
   private synced = false;
   private syncWaiters: (() => void)[] = [];
   private abort: AbortController | undefined;
@@ -138,6 +155,7 @@ export class Informer<T extends KubeObject> {
 
   private async run(signal: AbortSignal): Promise<void> {
     let needList = true;
+    let goneInARow = 0;
     while (!signal.aborted) {
       try {
         if (needList) {
@@ -155,6 +173,9 @@ export class Informer<T extends KubeObject> {
             'watch history expired, listing again',
           );
           needList = true;
+          // Gone again right after a fresh list means something is off; do not hammer the server.
+          goneInARow = this.watchDelivered ? 1 : goneInARow + 1;
+          if (goneInARow > 1) await sleep(this.backoff.next(), signal);
           continue;
         }
         if (err instanceof StaleWatch) {
@@ -186,7 +207,8 @@ export class Informer<T extends KubeObject> {
     if (this.synced) this.counters.relists++;
     const initial = !this.synced;
     const listed = new Set<string>();
-    for (const obj of items) {
+    for (const item of items) {
+      const obj = this.transform(item);
       listed.add(objectKey(obj));
       this.upsert(obj, initial);
     }
@@ -235,11 +257,23 @@ export class Informer<T extends KubeObject> {
         switch (event.type) {
           case 'ADDED':
           case 'MODIFIED':
-            this.upsert(event.object, false);
+          case 'DELETED': {
+            // A watch delivers revisions above the one it started from; anything at or below
+            // what we have already seen (events or bookmarks) is a replay, also for objects
+            // deleted since, which the cache no longer holds to compare with.
+            const order = compareResourceVersions(
+              event.object.metadata.resourceVersion,
+              this.resourceVersion,
+            );
+            if (order !== undefined && order <= 0) {
+              this.counters.replays++;
+              continue;
+            }
+            const obj = this.transform(event.object);
+            if (event.type === 'DELETED') this.remove(obj);
+            else this.upsert(obj, false);
             break;
-          case 'DELETED':
-            this.remove(event.object);
-            break;
+          }
           case 'BOOKMARK':
             // Only moves our resourceVersion on, so a reconnect resumes from a recent point
             // even when nothing we watch has changed for a long time.
@@ -264,6 +298,7 @@ export class Informer<T extends KubeObject> {
       if (stale && !signal.aborted) throw new StaleWatch();
       throw err;
     } finally {
+      this.watchDelivered = received > 0;
       clearTimeout(watchdog);
       signal.removeEventListener('abort', onStop);
     }
@@ -271,6 +306,10 @@ export class Informer<T extends KubeObject> {
     // A server that ends watches at once (shutting down, or a proxy in between) must not make us
     // spin; a quiet watch that simply timed out loses nothing by waiting a moment.
     if (received === 0) await sleep(this.backoff.next(), signal);
+  }
+
+  private transform(obj: T): T {
+    return this.options.transform ? this.options.transform(obj) : obj;
   }
 
   private upsert(obj: T, initialList: boolean): void {

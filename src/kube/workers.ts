@@ -1,5 +1,7 @@
+import type { InformerHandlers } from './informer.js';
 import { type Logger, silentLogger } from './logger.js';
 import type { WorkQueue } from './queue.js';
+import { type KubeObject, objectKey } from './resource.js';
 
 /** What a reconcile asks for next; nothing (or undefined) means "done until the next change". */
 export interface ReconcileResult {
@@ -99,4 +101,18 @@ export function runWorkers<K>(
       await done;
     },
   };
+}
+
+/**
+ * Informer handlers that queue keys for every change: by default the object's own key; pass
+ * `keysOf` to map a change to other keys (a pool's change to the keys of its claims).
+ */
+export function enqueueChanges<T extends KubeObject>(
+  queue: WorkQueue<string>,
+  keysOf: (obj: T) => Iterable<string> = (obj) => [objectKey(obj)],
+): InformerHandlers<T> {
+  const enqueue = (obj: T) => {
+    for (const key of keysOf(obj)) queue.add(key);
+  };
+  return { onAdd: enqueue, onUpdate: (_, obj) => enqueue(obj), onDelete: enqueue };
 }
