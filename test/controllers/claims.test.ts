@@ -317,6 +317,54 @@ describe('the claim controller', () => {
     });
   });
 
+  it('reports two IPAddresses with one address in one pool instead of ignoring it', async () => {
+    const taken = await waitForAddress(cp.access, ns, 'vm-0');
+    const dup = await cp.access.request('POST', addressPath(ns), {
+      apiVersion: 'ipam.cluster.x-k8s.io/v1beta2',
+      kind: 'IPAddress',
+      metadata: { name: 'hand-made' },
+      spec: {
+        address: taken,
+        prefix: 24,
+        claimRef: { name: 'hand-made' },
+        poolRef: { apiGroup: 'ipam.cluster.x-k8s.io', kind: 'InClusterIPPool', name: 'basic' },
+      },
+    });
+    expect(dup.status).toBe(201);
+    await waitFor('the duplicate metric', async () => {
+      const total = (await ctl.metrics.duplicates.get()).values.reduce((sum, v) => sum + v.value, 0);
+      return total >= 1;
+    });
+    const events = await waitFor('a DuplicateAddress event on the pool', async () => {
+      const res = await cp.access.request<{ items: { reason: string; message: string }[] }>(
+        'GET',
+        `/api/v1/namespaces/${ns}/events?fieldSelector=involvedObject.name=basic`,
+      );
+      const found = res.body.items.filter((e) => e.reason === 'DuplicateAddress');
+      return found.length > 0 ? found : undefined;
+    });
+    expect(events[0]?.message).toContain(taken);
+  });
+
+  it('sets AllocationFailed when an IPAddress named like the claim belongs to another pool', async () => {
+    await createPool(cp.access, 'InClusterIPPool', ns, 'mine', { addresses: ['10.11.0.0/24'], prefix: 24 });
+    const squatter = await cp.access.request('POST', addressPath(ns), {
+      apiVersion: 'ipam.cluster.x-k8s.io/v1beta2',
+      kind: 'IPAddress',
+      metadata: { name: 'squatted' },
+      spec: {
+        address: '192.0.2.1',
+        prefix: 24,
+        claimRef: { name: 'squatted' },
+        poolRef: { apiGroup: 'ipam.cluster.x-k8s.io', kind: 'InClusterIPPool', name: 'someone-else' },
+      },
+    });
+    expect(squatter.status).toBe(201);
+    await createClaim(cp.access, ns, 'squatted', { kind: 'InClusterIPPool', name: 'mine' });
+    const claim = await waitForReason(cp.access, ns, 'squatted', 'AllocationFailed');
+    expect(readyOf(claim)?.message).toContain('someone-else');
+  });
+
   it('hands out distinct addresses to a burst of claims with few status writes', async () => {
     const n = 2000;
     await createPool(cp.access, 'GlobalInClusterIPPool', '', 'burst', {
