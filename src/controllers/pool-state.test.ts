@@ -1,0 +1,55 @@
+import { describe, expect, it } from 'vitest';
+import { poolAllocatableSet } from '../ip/index.js';
+import { bitmapAllocator } from './manager.js';
+import { PoolState } from './pool-state.js';
+
+function pool(addresses: string[], prefix = 24): PoolState {
+  const spec = { addresses, prefix };
+  const set = poolAllocatableSet(spec);
+  if (!set.ok) throw new Error(set.error);
+  return new PoolState('k', 'InClusterIPPool', { spec }, bitmapAllocator(set.value), undefined);
+}
+
+describe('PoolState', () => {
+  it('gives a holder the same reservation until it lets go', () => {
+    const p = pool(['10.0.0.1-10.0.0.3']);
+    expect(p.reserveNext('ns/a')).toBe('10.0.0.1');
+    expect(p.reserveNext('ns/a')).toBe('10.0.0.1');
+    expect(p.reserveNext('ns/b')).toBe('10.0.0.2');
+    expect(p.unhold('ns/a')).toBe('10.0.0.1');
+    expect(p.reserveNext('ns/c')).toBe('10.0.0.1');
+  });
+
+  it('frees a shared address only when its last holder goes, and reports the duplicate', () => {
+    const p = pool(['10.0.0.1-10.0.0.2']);
+    expect(p.hold('10.0.0.1', 'ns/a')).toEqual({});
+    expect(p.hold('10.0.0.1', 'ns/b')).toEqual({ duplicateOf: 'ns/a' });
+    expect(p.counts()).toEqual({ total: 2n, used: 2n, free: 1n, outOfRange: 0n });
+    expect(p.unhold('ns/a')).toBeUndefined();
+    expect(p.reserveNext('ns/c')).toBe('10.0.0.2');
+    expect(p.unhold('ns/b')).toBe('10.0.0.1');
+    expect(p.counts().free).toBe(1n);
+  });
+
+  it('counts addresses outside the set as out of range and never lets free go negative', () => {
+    const p = pool(['10.0.0.1']);
+    p.hold('10.0.0.1', 'ns/a');
+    p.hold('10.0.0.9', 'ns/b');
+    p.hold('10.0.0.10', 'ns/c');
+    expect(p.counts()).toEqual({ total: 1n, used: 3n, free: 0n, outOfRange: 2n });
+    expect(p.reserveNext('ns/d')).toBeUndefined();
+  });
+
+  it('carries every holder over to a new spec', () => {
+    const old = pool(['10.0.0.1-10.0.0.4']);
+    old.reserveNext('ns/a');
+    old.reserveNext('ns/b');
+    old.waiting.add('ns/w');
+    const next = pool(['10.0.0.2-10.0.0.8']);
+    old.moveTo(next);
+    expect(next.addressOf('ns/a')).toBe('10.0.0.1');
+    expect(next.counts()).toEqual({ total: 7n, used: 2n, free: 6n, outOfRange: 1n });
+    expect(next.reserveNext('ns/c')).toBe('10.0.0.3');
+    expect([...next.waiting]).toEqual(['ns/w']);
+  });
+});
