@@ -157,7 +157,8 @@ export class Connection {
       body = typeof spec.body === 'string' ? spec.body : JSON.stringify(spec.body);
       headers['content-type'] = spec.contentType ?? 'application/json';
     }
-    // The deadline covers connecting and the headers; a watch's body may then flow for minutes.
+    // An ordinary request's deadline covers it to the last byte of the body; a watch's covers
+    // connecting and the headers only, since its body flows for minutes.
     const deadline = AbortSignal.timeout(timeoutMs);
     const signal = spec.signal ? AbortSignal.any([spec.signal, deadline]) : deadline;
     this.stats.requests++;
