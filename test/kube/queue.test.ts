@@ -38,6 +38,7 @@ describe('informer → work queue → workers under real churn', () => {
     const active = new Set<string>();
     let overlaps = 0;
     let failures = 0;
+    const failedOnce = new Set<string>();
     const reconciledVersion = new Map<string, string>();
     const workers = runWorkers(
       queue,
@@ -50,7 +51,9 @@ describe('informer → work queue → workers under real churn', () => {
           const { name, namespace } = splitObjectKey(key);
           await client.get(configMaps, name, namespace);
           if (Math.random() < 0.3) await client.get(configMaps, name, namespace);
-          if (Math.random() < 0.1) {
+          // Every key's first attempt fails, and some later ones: retries must keep the order too.
+          if (!failedOnce.has(key) || Math.random() < 0.1) {
+            failedOnce.add(key);
             failures++;
             throw new Error('simulated failure');
           }
@@ -87,6 +90,7 @@ describe('informer → work queue → workers under real churn', () => {
     await workers.stop({ drain: true });
     await informer.stop();
     expect(overlaps).toBe(0);
+    expect(failures).toBeGreaterThanOrEqual(names.length);
     expect(writes).toBe(150);
   });
 });
