@@ -13,6 +13,8 @@ export default defineConfig({
           name: 'unit',
           include: ['src/**/*.test.ts', 'hack/**/*.test.ts'],
           environment: 'node',
+          // Randomized model tests run thousands of operations; CI machines are shared and slow.
+          testTimeout: 30_000,
         },
       },
       {

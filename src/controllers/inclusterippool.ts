@@ -42,7 +42,7 @@ export class PoolStatusWriter {
 
   constructor(
     private readonly ctx: ControllerContext,
-    private readonly windowMs = 200,
+    private readonly windowMs = 1000,
   ) {}
 
   mark(pool: PoolState): void {

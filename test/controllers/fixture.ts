@@ -17,6 +17,8 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '../..');
 export const crdPaths = [join(root, 'crds'), join(root, 'test/crds/capi')].filter(existsSync);
 
 export const IPAM = '/apis/ipam.cluster.x-k8s.io';
+/** The status writer's coalescing window in tests: at most one write per pool per window. */
+export const STATUS_WINDOW_MS = 250;
 
 export interface RunningController {
   manager: Manager;
@@ -38,7 +40,7 @@ export async function startController(
     metrics,
     watchFilter: opts.watchFilter,
     claimConcurrency: opts.concurrency ?? 10,
-    statusWindowMs: 100,
+    statusWindowMs: STATUS_WINDOW_MS,
   });
   const abort = new AbortController();
   await manager.start(abort.signal);
