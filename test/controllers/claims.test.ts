@@ -366,6 +366,46 @@ describe('the claim controller', () => {
     expect(readyOf(claim)?.message).toContain('someone-else');
   });
 
+  it('keeps a released address for the pool grace period before the IPAddress goes', async () => {
+    await createPool(cp.access, 'InClusterIPPool', ns, 'graceful', {
+      addresses: ['10.12.0.1'],
+      prefix: 24,
+      addressReuseGracePeriodSeconds: 2,
+    });
+    await createClaim(cp.access, ns, 'grace', { kind: 'InClusterIPPool', name: 'graceful' });
+    await waitForAddress(cp.access, ns, 'grace');
+    const deleted = Date.now();
+    await cp.access.request('DELETE', claimPath(ns, 'grace'));
+    // Within the grace period both objects are still there and the address is not reused.
+    const held = await get(cp.access, addressPath(ns, 'grace'));
+    expect(held?.spec?.address).toBe('10.12.0.1');
+    expect((await get(cp.access, claimPath(ns, 'grace')))?.metadata.deletionTimestamp).toBeDefined();
+    await waitFor(
+      'the IPAddress to go after the grace period',
+      async () => !(await get(cp.access, addressPath(ns, 'grace'))),
+    );
+    // deletionTimestamp has second precision: allow for the truncation.
+    expect(Date.now() - deleted).toBeGreaterThanOrEqual(1000);
+  });
+
+  it('leaves a claim with the paused annotation alone', async () => {
+    await createClaim(
+      cp.access,
+      ns,
+      'paused-claim',
+      { kind: 'InClusterIPPool', name: 'basic' },
+      {
+        annotations: { 'cluster.x-k8s.io/paused': 'true' },
+      },
+    );
+    await waitFor('the Paused condition on the claim', async () => {
+      const c = await get(cp.access, claimPath(ns, 'paused-claim'));
+      return c?.status?.conditions?.find((x) => x.type === 'Paused' && x.status === 'True');
+    });
+    expect(await get(cp.access, addressPath(ns, 'paused-claim'))).toBeUndefined();
+    expect((await get(cp.access, claimPath(ns, 'paused-claim')))?.metadata.finalizers).toBeUndefined();
+  });
+
   it('hands out distinct addresses to a burst of claims with few status writes', async () => {
     const n = 2000;
     await createPool(cp.access, 'GlobalInClusterIPPool', '', 'burst', {

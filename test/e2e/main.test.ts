@@ -1,0 +1,122 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  claimPath,
+  crdPaths,
+  createClaim,
+  createNamespace,
+  createPool,
+  get,
+  waitForAddress,
+} from '../controllers/fixture.js';
+import { ControlPlane, freePort } from '../harness/control-plane.js';
+import { waitFor } from '../harness/wait.js';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '../..');
+
+// The controller as it runs in a pod: its own process, our flags, leader election on by default.
+describe('the controller process', () => {
+  let cp: ControlPlane;
+  let proc: ChildProcess;
+  let exited: Promise<number | null>;
+  let healthPort: number;
+  let metricsPort: number;
+  let stdout = '';
+  const ns = 'e2e';
+
+  beforeAll(async () => {
+    cp = await ControlPlane.start({ crds: crdPaths });
+    await createNamespace(cp.access, ns);
+    [healthPort, metricsPort] = [await freePort(), await freePort()];
+    proc = spawn(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        join(root, 'src/main.ts'),
+        `--kubeconfig=${cp.kubeconfigPath}`,
+        `--health-probe-bind-address=127.0.0.1:${healthPort}`,
+        `--diagnostics-address=127.0.0.1:${metricsPort}`,
+        '--insecure-diagnostics',
+        '--webhook-port=0',
+        '--watch-filter=team-a',
+      ],
+      { cwd: root, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, LOG_LEVEL: 'info' } },
+    );
+    // pino writes JSON lines to stdout.
+    proc.stdout?.on('data', (c: Buffer) => {
+      stdout += c.toString();
+    });
+    proc.stderr?.resume();
+    exited = new Promise((resolve) => proc.on('exit', (code) => resolve(code)));
+  });
+  afterAll(async () => {
+    if (proc && proc.exitCode === null) proc.kill('SIGKILL');
+    await cp?.stop();
+  });
+
+  it('becomes ready once it leads and its caches synced', async () => {
+    await waitFor(
+      '/readyz',
+      async () => {
+        const res = await fetch(`http://127.0.0.1:${healthPort}/readyz`).catch(() => undefined);
+        return res?.status === 200;
+      },
+      { timeoutMs: 60_000 },
+    );
+    expect((await fetch(`http://127.0.0.1:${healthPort}/healthz`)).status).toBe(200);
+    // Ready may come first (a replica standing by is ready); the lease follows within a retry period.
+    const holder = await waitFor('the leader lease', async () => {
+      const lease = await cp.access.request<{ spec: { holderIdentity?: string } }>(
+        'GET',
+        '/apis/coordination.k8s.io/v1/namespaces/default/leases/7bb7acb4.ipam.cluster.x-k8s.io',
+      );
+      return lease.status === 200 ? lease.body.spec.holderIdentity : undefined;
+    });
+    expect(holder).toBeTruthy();
+  });
+
+  it('serves only claims carrying the watch-filter label', async () => {
+    await createPool(cp.access, 'GlobalInClusterIPPool', '', 'e2e', {
+      addresses: ['10.99.0.0/24'],
+      prefix: 24,
+    });
+    await createClaim(cp.access, ns, 'unlabelled', { kind: 'GlobalInClusterIPPool', name: 'e2e' });
+    await createClaim(
+      cp.access,
+      ns,
+      'labelled',
+      { kind: 'GlobalInClusterIPPool', name: 'e2e' },
+      {
+        labels: { 'cluster.x-k8s.io/watch-filter': 'team-a' },
+      },
+    );
+    expect(await waitForAddress(cp.access, ns, 'labelled')).toBe('10.99.0.1');
+    expect((await get(cp.access, claimPath(ns, 'unlabelled')))?.metadata.finalizers).toBeUndefined();
+  });
+
+  it('exposes Prometheus metrics', async () => {
+    const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+    expect(text).toMatch(/ipam_address_allocations_total\{pool="GlobalInClusterIPPool\/\/e2e"\} 1/);
+  });
+
+  it('logs JSON lines with Cluster API keys', () => {
+    const lines = stdout.split('\n').filter((l) => l.includes('has been created'));
+    expect(lines.length).toBeGreaterThan(0);
+    const entry = JSON.parse(lines[0] ?? '{}') as Record<string, unknown>;
+    expect(entry).toMatchObject({ IPAddressClaim: `${ns}/labelled`, namespace: ns, name: 'labelled' });
+    expect(entry.reconcileID).toBeTruthy();
+  });
+
+  it('exits 0 on SIGTERM and releases its lease', async () => {
+    proc.kill('SIGTERM');
+    expect(await exited).toBe(0);
+    const lease = await cp.access.request<{ spec: { holderIdentity?: string } }>(
+      'GET',
+      '/apis/coordination.k8s.io/v1/namespaces/default/leases/7bb7acb4.ipam.cluster.x-k8s.io',
+    );
+    expect(lease.body.spec.holderIdentity ?? '').toBe('');
+  });
+});
