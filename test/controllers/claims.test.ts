@@ -406,6 +406,72 @@ describe('the claim controller', () => {
     expect((await get(cp.access, claimPath(ns, 'paused-claim')))?.metadata.finalizers).toBeUndefined();
   });
 
+  it('still releases a deleted claim whose Cluster is gone', async () => {
+    await createPool(cp.access, 'InClusterIPPool', ns, 'orphaned', {
+      addresses: ['10.13.0.0/24'],
+      prefix: 24,
+    });
+    const cluster = await cp.access.request(
+      'POST',
+      `/apis/cluster.x-k8s.io/v1beta2/namespaces/${ns}/clusters`,
+      {
+        apiVersion: 'cluster.x-k8s.io/v1beta2',
+        kind: 'Cluster',
+        metadata: { name: 'short-lived' },
+        spec: { paused: false },
+      },
+    );
+    expect(cluster.status).toBe(201);
+    await createClaim(
+      cp.access,
+      ns,
+      'outlives',
+      { kind: 'InClusterIPPool', name: 'orphaned' },
+      { clusterName: 'short-lived' },
+    );
+    await waitForAddress(cp.access, ns, 'outlives');
+    await cp.access.request('DELETE', `/apis/cluster.x-k8s.io/v1beta2/namespaces/${ns}/clusters/short-lived`);
+    await waitFor(
+      'the Cluster to be gone',
+      async () =>
+        !(await get(cp.access, `/apis/cluster.x-k8s.io/v1beta2/namespaces/${ns}/clusters/short-lived`)),
+    );
+    await cp.access.request('DELETE', claimPath(ns, 'outlives'));
+    await waitFor('claim and IPAddress to be gone', async () => {
+      const left = await Promise.all([
+        get(cp.access, claimPath(ns, 'outlives')),
+        get(cp.access, addressPath(ns, 'outlives')),
+      ]);
+      return left.every((o) => o === undefined);
+    });
+  });
+
+  it('skips the grace period when the pool is being deleted, then lets the pool go', async () => {
+    await createPool(cp.access, 'InClusterIPPool', ns, 'leaving', {
+      addresses: ['10.14.0.1'],
+      prefix: 24,
+      addressReuseGracePeriodSeconds: 3600,
+    });
+    await createClaim(cp.access, ns, 'last', { kind: 'InClusterIPPool', name: 'leaving' });
+    await waitForAddress(cp.access, ns, 'last');
+    await waitFor('the pool finalizer', async () =>
+      (await get(cp.access, poolPath('InClusterIPPool', ns, 'leaving')))?.metadata.finalizers?.includes(
+        'ipam.cluster.x-k8s.io/ProtectPool',
+      ),
+    );
+    await cp.access.request('DELETE', poolPath('InClusterIPPool', ns, 'leaving'));
+    await cp.access.request('DELETE', claimPath(ns, 'last'));
+    // An hour of grace would hold the claim; a pool being deleted skips it (as the Go provider does).
+    await waitFor('claim, address and pool to be gone', async () => {
+      const left = await Promise.all([
+        get(cp.access, claimPath(ns, 'last')),
+        get(cp.access, addressPath(ns, 'last')),
+        get(cp.access, poolPath('InClusterIPPool', ns, 'leaving')),
+      ]);
+      return left.every((o) => o === undefined);
+    });
+  });
+
   it('hands out distinct addresses to a burst of claims with few status writes', async () => {
     const n = 2000;
     await createPool(cp.access, 'GlobalInClusterIPPool', '', 'burst', {
