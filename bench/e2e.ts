@@ -16,6 +16,8 @@ import { ControlPlane } from '../test/harness/control-plane.js';
 const root = dirname(dirname(fileURLToPath(import.meta.url)));
 const N = Number(process.env.BENCH_N ?? 5000);
 const IN_FLIGHT = 32;
+// Like for like: the controller may have as many claims in flight as the baseline has requests.
+const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? IN_FLIGHT);
 const IPAM = '/apis/ipam.cluster.x-k8s.io';
 
 async function pool<T>(items: T[], inFlight: number, fn: (item: T) => Promise<void>): Promise<void> {
@@ -190,7 +192,7 @@ try {
       '--webhook-port=0',
       '--health-probe-bind-address=127.0.0.1:0',
       '--diagnostics-address=0',
-      `--ipaddressclaim-concurrency=${process.env.BENCH_CONCURRENCY ?? 10}`,
+      `--ipaddressclaim-concurrency=${CONCURRENCY}`,
     ],
     { stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, LOG_LEVEL: 'warn' } },
   );
@@ -219,6 +221,7 @@ try {
       claims: N,
       seconds: Number(seconds.toFixed(2)),
       claimsPerSec: Math.round(N / seconds),
+      controllerConcurrency: CONCURRENCY,
       apiRequestsPerClaim: Number(((requestsAfter - requestsBefore) / N).toFixed(2)),
       statusWritesPerPool: statusAfter - statusBefore,
       controllerCpuSeconds: peak.cpuSeconds,
