@@ -17,6 +17,7 @@ import {
 } from '../api/constants.js';
 import type { IPPool } from '../api/ippool-types.js';
 import {
+  dropManagedFields,
   EventRecorder,
   Informer,
   type KubeClient,
@@ -129,9 +130,11 @@ export class Manager {
     const claimResource = res(KIND_IP_ADDRESS_CLAIM, 'ipaddressclaims');
     const addressResource = res(KIND_IP_ADDRESS, 'ipaddresses');
     const ns = this.opts.namespace;
+    // managedFields are most of an object's bytes and we never read them: keep them out of caches.
     const claims = new Informer<LiveClaim>(client, claimResource, {
       namespace: ns,
       logger: log,
+      transform: dropManagedFields,
       indexers: {
         [CLAIM_POOL_INDEX]: (c) =>
           handlesPoolRef(c.spec?.poolRef) ? [poolKeyOfRef(c.spec.poolRef, c.metadata.namespace)] : [],
@@ -141,7 +144,11 @@ export class Manager {
         },
       },
     });
-    const addresses = new Informer<LiveAddress>(client, addressResource, { namespace: ns, logger: log });
+    const addresses = new Informer<LiveAddress>(client, addressResource, {
+      namespace: ns,
+      logger: log,
+      transform: dropManagedFields,
+    });
     const pools = IP_POOL_KINDS.map((kind) => {
       const r = poolResource(kind);
       return {
@@ -149,6 +156,7 @@ export class Manager {
         informer: new Informer<Live<IPPool>>(client, r, {
           namespace: r.namespaced ? ns : undefined,
           logger: log,
+          transform: dropManagedFields,
         }),
       };
     });
@@ -156,6 +164,7 @@ export class Manager {
       ? new Informer<LiveCluster>(client, res(KIND_CLUSTER, 'clusters', CLUSTER_GROUP, clusterVersion), {
           namespace: ns,
           logger: log,
+          transform: dropManagedFields,
         })
       : undefined;
 
