@@ -11,7 +11,7 @@ import { request as httpsRequest } from 'node:https';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ClusterAccess } from '../test/harness/access.js';
-import { ControlPlane } from '../test/harness/control-plane.js';
+import { ControlPlane, freePort } from '../test/harness/control-plane.js';
 
 const root = dirname(dirname(fileURLToPath(import.meta.url)));
 const N = Number(process.env.BENCH_N ?? 5000);
@@ -182,6 +182,7 @@ try {
     await requestCount(a, statusWrites),
   ];
 
+  const metricsPort = await freePort();
   const bound = waitAllBound(a, 'bench', N);
   const started = performance.now();
   const controller = spawn(
@@ -191,7 +192,8 @@ try {
       `--kubeconfig=${cp.kubeconfigPath}`,
       '--webhook-port=0',
       '--health-probe-bind-address=127.0.0.1:0',
-      '--diagnostics-address=0',
+      `--diagnostics-address=127.0.0.1:${metricsPort}`,
+      '--insecure-diagnostics',
       `--ipaddressclaim-concurrency=${CONCURRENCY}`,
     ],
     { stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, LOG_LEVEL: 'warn' } },
@@ -212,6 +214,13 @@ try {
     await requestCount(a, ipamRequests),
     await requestCount(a, statusWrites),
   ];
+  const metricsText = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+  const reconciles: Record<string, number> = {};
+  for (const m of metricsText.matchAll(
+    /^controller_runtime_reconcile_total\{controller="ipaddressclaim",result="(\w+)"\} (\d+)/gm,
+  )) {
+    reconciles[m[1] ?? ''] = Number(m[2]);
+  }
   const exited = new Promise((r) => controller.on('exit', r));
   controller.kill('SIGTERM');
   await exited;
@@ -226,6 +235,7 @@ try {
       statusWritesPerPool: statusAfter - statusBefore,
       controllerCpuSeconds: peak.cpuSeconds,
       controllerPeakRssMB: peak.peakRssMB,
+      reconciles,
       createSeconds: Number(createSeconds.toFixed(2)),
       baseline: {
         seconds: Number(baselineSeconds.toFixed(2)),
