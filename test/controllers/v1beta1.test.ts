@@ -1,0 +1,100 @@
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseAllDocuments, stringify } from 'yaml';
+import { ControlPlane } from '../harness/control-plane.js';
+import { waitFor } from '../harness/wait.js';
+import {
+  crdPaths,
+  createNamespace,
+  createPool,
+  IPAM,
+  type RunningController,
+  startController,
+} from './fixture.js';
+
+interface CrdVersion {
+  name: string;
+  served: boolean;
+  storage: boolean;
+}
+
+/**
+ * Cluster API 1.6–1.10 serve IPAddressClaim and IPAddress as v1beta1 only. Make such CRDs from our
+ * test copies: drop v1beta2, store v1beta1.
+ */
+function v1beta1OnlyCrds(dir: string): string[] {
+  const capi = crdPaths.find((p) => p.endsWith('capi')) ?? '';
+  const out: string[] = [crdPaths.find((p) => !p.endsWith('capi')) ?? ''];
+  for (const file of [
+    'ipam.cluster.x-k8s.io_ipaddressclaims.yaml',
+    'ipam.cluster.x-k8s.io_ipaddresses.yaml',
+  ]) {
+    const doc = parseAllDocuments(readFileSync(join(capi, file), 'utf8'))[0]?.toJS() as {
+      spec: { versions: CrdVersion[] };
+    };
+    doc.spec.versions = doc.spec.versions
+      .filter((v) => v.name !== 'v1beta2')
+      .map((v) => ({ ...v, storage: v.name === 'v1beta1' }));
+    const target = join(dir, file);
+    writeFileSync(target, stringify(doc));
+    out.push(target);
+  }
+  out.push(join(capi, 'cluster.x-k8s.io_clusters.yaml'));
+  return out;
+}
+
+describe('a cluster with Cluster API 1.6–1.10 (IPAM v1beta1 only)', () => {
+  let cp: ControlPlane;
+  let ctl: RunningController;
+  let dir: string;
+  const ns = 'old-capi';
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'v1beta1-crds-'));
+    cp = await ControlPlane.start({ crds: v1beta1OnlyCrds(dir) });
+    await createNamespace(cp.access, ns);
+    ctl = await startController(cp);
+  });
+  afterAll(async () => {
+    await ctl?.stop();
+    await cp?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('serves v1beta1 claims and puts its conditions where v1beta1 keeps v1beta2 conditions', async () => {
+    await createPool(cp.access, 'InClusterIPPool', ns, 'old', {
+      addresses: ['10.30.0.0/24'],
+      prefix: 24,
+      gateway: '10.30.0.1',
+    });
+    const created = await cp.access.request('POST', `${IPAM}/v1beta1/namespaces/${ns}/ipaddressclaims`, {
+      apiVersion: 'ipam.cluster.x-k8s.io/v1beta1',
+      kind: 'IPAddressClaim',
+      metadata: { name: 'legacy' },
+      spec: { poolRef: { apiGroup: 'ipam.cluster.x-k8s.io', kind: 'InClusterIPPool', name: 'old' } },
+    });
+    expect(created.status).toBe(201);
+    type Claim = {
+      status?: {
+        addressRef?: { name: string };
+        v1beta2?: { conditions?: { type: string; status: string }[] };
+      };
+    };
+    const claim = await waitFor('the v1beta1 claim to be bound', async () => {
+      const res = await cp.access.request<Claim>(
+        'GET',
+        `${IPAM}/v1beta1/namespaces/${ns}/ipaddressclaims/legacy`,
+      );
+      return res.body.status?.addressRef?.name ? res.body : undefined;
+    });
+    expect(claim.status?.v1beta2?.conditions?.find((c) => c.type === 'Ready')?.status).toBe('True');
+    const ip = await cp.access.request<{ apiVersion: string; spec: { address: string; gateway: string } }>(
+      'GET',
+      `${IPAM}/v1beta1/namespaces/${ns}/ipaddresses/legacy`,
+    );
+    expect(ip.body.apiVersion).toBe('ipam.cluster.x-k8s.io/v1beta1');
+    expect(ip.body.spec).toMatchObject({ address: '10.30.0.2', gateway: '10.30.0.1' });
+  });
+});
