@@ -1,0 +1,167 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { connect } from 'node:tls';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { webhookRoutes } from '../../src/webhooks/routes.js';
+import { startWebhookServer, type WebhookServer } from '../../src/webhooks/server.js';
+import { crdPaths } from '../controllers/fixture.js';
+import { ControlPlane, freePort } from '../harness/control-plane.js';
+import { type CertificateAuthority, createCertificateAuthority, issueCertificate } from '../harness/pki.js';
+
+const poolYaml = (name: string, spec: string, annotations = '') => `apiVersion: ipam.cluster.x-k8s.io/v1alpha2
+kind: InClusterIPPool
+metadata:
+  name: ${name}
+  namespace: default${annotations ? `\n  annotations:\n    ${annotations}` : ''}
+spec:
+${spec}
+`;
+
+describe('the admission webhooks through the API server', () => {
+  let cp: ControlPlane;
+  let server: WebhookServer;
+  let ca: CertificateAuthority;
+  let certDir: string;
+  const allocated = new Map<string, string[]>();
+
+  async function writeServingCert(name: string): Promise<void> {
+    const cert = await issueCertificate(certDir, ca, {
+      name,
+      commonName: 'webhook',
+      altNames: ['IP:127.0.0.1'],
+      usage: 'server',
+    });
+    writeFileSync(join(certDir, 'tls.key'), cert.keyPem);
+    writeFileSync(join(certDir, 'tls.crt'), cert.certPem);
+  }
+
+  beforeAll(async () => {
+    certDir = mkdtempSync(join(tmpdir(), 'webhook-certs-'));
+    ca = await createCertificateAuthority(certDir, 'webhook-ca');
+    await writeServingCert('serving-1');
+    server = await startWebhookServer({
+      port: await freePort(),
+      host: '127.0.0.1',
+      certDir,
+      certName: 'tls.crt',
+      keyName: 'tls.key',
+      view: { allocatedAddresses: (kind, ns, name) => allocated.get(`${kind}/${ns ?? ''}/${name}`) ?? [] },
+    });
+    cp = await ControlPlane.start({ crds: crdPaths });
+    const caBundle = Buffer.from(ca.certPem).toString('base64');
+    const hooks = (type: 'mutate' | 'validate') =>
+      webhookRoutes()
+        .filter((r) => r.type === type)
+        .map((r) => ({
+          name: r.name,
+          admissionReviewVersions: ['v1'],
+          sideEffects: 'None',
+          failurePolicy: 'Fail',
+          matchPolicy: 'Equivalent',
+          clientConfig: { url: `https://127.0.0.1:${server.port}${r.path}`, caBundle },
+          rules: [
+            {
+              apiGroups: ['ipam.cluster.x-k8s.io'],
+              apiVersions: ['v1alpha2'],
+              operations: r.operations,
+              resources: [r.plural],
+            },
+          ],
+        }));
+    const v = await cp.access.request(
+      'POST',
+      '/apis/admissionregistration.k8s.io/v1/validatingwebhookconfigurations',
+      {
+        metadata: { name: 'ipam-validating' },
+        webhooks: hooks('validate'),
+      },
+    );
+    const m = await cp.access.request(
+      'POST',
+      '/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations',
+      {
+        metadata: { name: 'ipam-mutating' },
+        webhooks: hooks('mutate'),
+      },
+    );
+    expect([v.status, m.status]).toEqual([201, 201]);
+  });
+  afterAll(async () => {
+    await server?.close();
+    await cp?.stop();
+    rmSync(certDir, { recursive: true, force: true });
+  });
+
+  it('rejects an invalid pool with a message naming the field', async () => {
+    const res = await cp.access.kubectl(['apply', '-f', '-'], {
+      input: poolYaml('bad', '  addresses: ["10.0.0.1", "fd00::1"]\n  prefix: 24'),
+    });
+    expect(res.code).not.toBe(0);
+    expect(res.stderr).toContain('spec.addresses');
+    expect(res.stderr).toContain('provided addresses are of mixed IP families');
+  });
+
+  it('rejects a gateway that does not parse, quoting the Go parser', async () => {
+    const res = await cp.access.kubectl(['apply', '-f', '-'], {
+      input: poolYaml('bad-gw', '  addresses: ["10.0.0.0/24"]\n  prefix: 24\n  gateway: "x"'),
+    });
+    expect(res.stderr).toContain('spec.gateway: Invalid value: "x"');
+  });
+
+  it('admits a valid pool', async () => {
+    const res = await cp.access.kubectl(['apply', '-f', '-'], {
+      input: poolYaml('good', '  addresses: ["10.0.0.0/24"]\n  prefix: 24\n  gateway: "10.0.0.1"'),
+    });
+    expect(res.stderr).toBe('');
+    expect(res.code).toBe(0);
+  });
+
+  it('refuses an update that would leave an allocated address outside the pool', async () => {
+    allocated.set('InClusterIPPool/default/good', ['10.0.0.200']);
+    const res = await cp.access.kubectl(['apply', '-f', '-'], {
+      input: poolYaml('good', '  addresses: ["10.0.0.0/25"]\n  prefix: 24\n  gateway: "10.0.0.1"'),
+    });
+    expect(res.code).not.toBe(0);
+    expect(res.stderr).toContain(
+      'pool addresses do not contain allocated addresses: [10.0.0.200-10.0.0.200]',
+    );
+  });
+
+  it('refuses deletion while addresses are allocated, unless the skip annotation is set', async () => {
+    const refused = await cp.access.kubectl(['delete', 'inclusterippool', 'good', '-n', 'default']);
+    expect(refused.code).not.toBe(0);
+    expect(refused.stderr).toContain('Pool has IPAddresses allocated');
+    await cp.access.kubectl([
+      'annotate',
+      'inclusterippool',
+      'good',
+      '-n',
+      'default',
+      'ipam.cluster.x-k8s.io/skip-validate-delete-webhook=',
+    ]);
+    const allowed = await cp.access.kubectl(['delete', 'inclusterippool', 'good', '-n', 'default']);
+    expect(allowed.stderr).toBe('');
+    expect(allowed.code).toBe(0);
+  });
+
+  it('serves a rotated certificate without a restart', async () => {
+    const serial = () =>
+      new Promise<string>((resolve, reject) => {
+        const s = connect({ host: '127.0.0.1', port: server.port, ca: ca.certPem }, () => {
+          resolve(s.getPeerCertificate().serialNumber);
+          s.end();
+        });
+        s.on('error', reject);
+      });
+    const before = await serial();
+    await writeServingCert('serving-2');
+    server.reloadCertificates();
+    const after = await serial();
+    expect(after).not.toBe(before);
+    const res = await cp.access.kubectl(['apply', '-f', '-'], {
+      input: poolYaml('after-rotation', '  addresses: ["10.1.0.0/24"]\n  prefix: 24'),
+    });
+    expect(res.code).toBe(0);
+  });
+});
