@@ -8,6 +8,7 @@ import { KubeClient, LeaderElector } from './kube/index.js';
 import { parseFlags } from './observability/flags.js';
 import { Metrics } from './observability/metrics.js';
 import { startHealthServer, startMetricsServer } from './observability/servers.js';
+import { startWebhookServer } from './webhooks/server.js';
 
 const LEADER_ELECTION_ID = '7bb7acb4.ipam.cluster.x-k8s.io';
 
@@ -41,13 +42,18 @@ async function main(): Promise<number> {
       'secure diagnostics are not implemented yet; use --insecure-diagnostics to serve /metrics',
     );
   }
-  if (flags.webhookPort !== 0) {
-    log.warn(
-      { webhookPort: flags.webhookPort },
-      'the webhook server is not part of this build yet; set --webhook-port=0 to silence this',
-    );
-  }
-
+  const webhooks =
+    flags.webhookPort === 0
+      ? undefined
+      : await startWebhookServer({
+          port: flags.webhookPort,
+          certDir: flags.webhookCertDir,
+          certName: flags.webhookCertName,
+          keyName: flags.webhookKeyName,
+          tlsMinVersion: flags.tlsMinVersion,
+          tlsCipherSuites: flags.tlsCipherSuites,
+          view: manager,
+        });
   // SIGTERM: stop taking work, finish in-flight writes, then release the lease, then exit 0.
   let stopped!: () => void;
   const done = new Promise<void>((resolve) => {
@@ -95,6 +101,7 @@ async function main(): Promise<number> {
     manager.start(stopAll.signal).catch(fail);
   }
   await done;
+  await webhooks?.close();
   await health.close();
   await metricsServer?.close();
   await client.close();

@@ -32,6 +32,7 @@ import {
   handlesPoolRef,
   isPaused,
   objectKey,
+  poolKey,
   poolKeyOfPool,
   poolKeyOfRef,
 } from './claim-rules.js';
@@ -89,6 +90,7 @@ export class Manager {
   private statusWriter: PoolStatusWriter | undefined;
   private recorder: EventRecorder;
   private started = false;
+  private registry: PoolRegistry | undefined;
   private synced = false;
 
   constructor(private readonly opts: ManagerOptions) {
@@ -97,6 +99,19 @@ export class Manager {
       component: 'capi-ipam-in-cluster-controller',
       logger: opts.log,
     });
+  }
+
+  /**
+   * Addresses allocated (or reserved) from a pool, for the webhooks' update and delete checks;
+   * undefined until the caches synced, so that a check never runs against a partial view.
+   */
+  allocatedAddresses(
+    kind: string,
+    namespace: string | undefined,
+    name: string,
+  ): readonly string[] | undefined {
+    if (!this.synced || !this.registry) return undefined;
+    return this.registry.get(poolKey(kind, namespace, name))?.addresses() ?? [];
   }
 
   /** True once every cache synced and the registry was rebuilt (for /readyz). */
@@ -191,6 +206,7 @@ export class Manager {
         );
       },
     });
+    this.registry = registry;
     const ctx: ControllerContext = {
       client,
       log: log.child({ controller: 'ipaddressclaim' }),

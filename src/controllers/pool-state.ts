@@ -58,6 +58,11 @@ export class PoolState {
     return this.holders.get(address) ?? new Set();
   }
 
+  /** Every address held (reserved or allocated), for the webhook's update check. */
+  addresses(): string[] {
+    return [...this.holders.keys()];
+  }
+
   get holderCount(): number {
     return this.heldBy.size;
   }

@@ -6,7 +6,7 @@
 import { stringify } from 'yaml';
 import { clusterCrd } from './capi-cluster.js';
 import { ipAddressClaimCrd, ipAddressCrd } from './capi-ipam.js';
-import { buildCrd, type CrdOptions, type CrdSource, type CustomResourceDefinition } from './crd.js';
+import { buildCrd, type CrdOptions, type CrdSource } from './crd.js';
 import { globalInClusterIPPoolCrd, inClusterIPPoolCrd } from './ippool.js';
 
 /** Our own kinds, in the order the Go provider's kustomization lists them. Prefix pools go here. */
