@@ -1,0 +1,125 @@
+import { describe, expect, it } from 'vitest';
+import { type AdmissionReview, convert, mutate, validate } from './admission.js';
+import { webhookRoutes } from './routes.js';
+
+const view = { allocatedAddresses: () => [] as string[] };
+
+function review(
+  operation: 'CREATE' | 'UPDATE' | 'DELETE',
+  object: unknown,
+  oldObject?: unknown,
+): AdmissionReview {
+  return {
+    apiVersion: 'admission.k8s.io/v1',
+    kind: 'AdmissionReview',
+    request: { uid: 'u1', name: 'p', namespace: 'ns', operation, object, oldObject },
+  };
+}
+
+// A tiny deterministic PRNG so a failure can be replayed from its seed.
+function rng(seed: number) {
+  let s = seed >>> 0;
+  return () => {
+    s = (s * 1664525 + 1013904223) >>> 0;
+    return s / 2 ** 32;
+  };
+}
+
+describe('admission handlers', () => {
+  it('serve the Go provider paths', () => {
+    expect(webhookRoutes().map((r) => r.path)).toEqual([
+      '/mutate-ipam-cluster-x-k8s-io-v1alpha2-inclusterippool',
+      '/validate-ipam-cluster-x-k8s-io-v1alpha2-inclusterippool',
+      '/mutate-ipam-cluster-x-k8s-io-v1alpha2-globalinclusterippool',
+      '/validate-ipam-cluster-x-k8s-io-v1alpha2-globalinclusterippool',
+    ]);
+  });
+
+  it('allow defaulting without a patch and echo the request uid', () => {
+    expect(mutate(review('CREATE', { spec: { addresses: ['10.0.0.0/24'], prefix: 24 } })).response).toEqual({
+      uid: 'u1',
+      allowed: true,
+    });
+  });
+
+  it('deny an invalid pool with a 422 naming the field', () => {
+    const out = validate(review('CREATE', { spec: { addresses: [], prefix: 24 } }), 'InClusterIPPool', view);
+    expect(out.response?.allowed).toBe(false);
+    expect(out.response?.status?.code).toBe(422);
+    expect(out.response?.status?.message).toContain('spec.addresses');
+  });
+
+  it('refuse updates and deletes while the controller has not synced', () => {
+    const notSynced = { allocatedAddresses: () => undefined };
+    const pool = { spec: { addresses: ['10.0.0.0/24'], prefix: 24 } };
+    expect(validate(review('UPDATE', pool, pool), 'InClusterIPPool', notSynced).response?.allowed).toBe(
+      false,
+    );
+    expect(
+      validate(review('DELETE', undefined, pool), 'InClusterIPPool', notSynced).response?.status?.code,
+    ).toBe(503);
+  });
+
+  it('answer thousands of random pool specs, each allowed or denied with a message', () => {
+    const next = rng(42);
+    const pick = <T>(xs: readonly T[]): T => xs[Math.floor(next() * xs.length)] as T;
+    const entries = [
+      '10.0.0.0/24',
+      '10.0.0.1-10.0.0.9',
+      '10.0.0.300',
+      'fd00::/64',
+      'fd00::1-fd00::5',
+      '',
+      'x',
+      '10.0.0.9-10.0.0.1',
+      '::',
+      '0.0.0.0/0',
+      '10.0.0.1/33',
+      '01.2.3.4',
+    ];
+    let denied = 0;
+    for (let i = 0; i < 5000; i++) {
+      const spec: Record<string, unknown> = {
+        addresses: Array.from({ length: Math.floor(next() * 4) }, () => pick(entries)),
+        prefix: pick([0, 8, 24, 31, 32, 64, 127, 128, 129, -1, 3.5]),
+      };
+      if (next() < 0.5) spec.gateway = pick(entries);
+      if (next() < 0.5) spec.excludedAddresses = [pick(entries)];
+      if (next() < 0.2) spec.addressReuseGracePeriodSeconds = pick([-1, 0, 10]);
+      if (next() < 0.1) spec.allocateReservedIPAddresses = true;
+      const out = validate(review('CREATE', { spec }), 'InClusterIPPool', view);
+      expect(out.response?.uid).toBe('u1');
+      if (!out.response?.allowed) {
+        denied++;
+        expect(out.response?.status?.message).toMatch(/spec\.|addresses|prefix/);
+      }
+    }
+    expect(denied).toBeGreaterThan(0);
+    expect(denied).toBeLessThan(5000);
+  });
+
+  it('convert v1alpha1 to v1alpha2 and back through a ConversionReview', () => {
+    const v1 = {
+      apiVersion: 'ipam.cluster.x-k8s.io/v1alpha1',
+      kind: 'InClusterIPPool',
+      metadata: { name: 'p', namespace: 'ns' },
+      spec: { subnet: '10.1.1.0/24', gateway: '10.1.1.1' },
+    };
+    const up = convert({
+      apiVersion: 'apiextensions.k8s.io/v1',
+      kind: 'ConversionReview',
+      request: { uid: 'c1', desiredAPIVersion: 'ipam.cluster.x-k8s.io/v1alpha2', objects: [v1] },
+    });
+    expect(up.response?.result.status).toBe('Success');
+    const v2 = up.response?.convertedObjects[0] as { spec: { addresses: string[]; prefix: number } };
+    expect(v2.spec).toMatchObject({ addresses: ['10.1.1.1-10.1.1.254'], prefix: 24 });
+    const down = convert({
+      apiVersion: 'apiextensions.k8s.io/v1',
+      kind: 'ConversionReview',
+      request: { uid: 'c2', desiredAPIVersion: 'ipam.cluster.x-k8s.io/v1alpha1', objects: [v2 as never] },
+    });
+    expect((down.response?.convertedObjects[0] as { spec: unknown }).spec).toMatchObject({
+      subnet: '10.1.1.0/24',
+    });
+  });
+});
