@@ -118,7 +118,7 @@ describe('admission handlers', () => {
       kind: 'ConversionReview',
       request: { uid: 'c2', desiredAPIVersion: 'ipam.cluster.x-k8s.io/v1alpha1', objects: [v2 as never] },
     });
-    expect((down.response?.convertedObjects[0] as { spec: unknown }).spec).toMatchObject({
+    expect((down.response?.convertedObjects[0] as { spec?: unknown } | undefined)?.spec).toMatchObject({
       subnet: '10.1.1.0/24',
     });
   });
