@@ -123,10 +123,12 @@ describe('Informer against the API server', () => {
     // Changes elsewhere move the server's resourceVersion; ours follows only through bookmarks
     // (the watch cache sends one shortly before each watch times out).
     await client.create(configMaps, { metadata: { name: 'elsewhere', namespace: ns.name } });
-    await waitFor('a bookmark', () => i.stats().bookmarks > 0, { timeoutMs: 30_000 });
+    // The API server schedules bookmarks itself (before a watch's deadline, and about once a
+    // minute); on a loaded machine the first one can take a while.
+    await waitFor('a bookmark', () => i.stats().bookmarks > 0, { timeoutMs: 100_000 });
     expect(compareResourceVersions(i.lastSyncResourceVersion(), start)).toBe(1);
     expect(i.cache.size).toBe(0);
-  });
+  }, 120_000);
 
   it('reopens a watch that has gone silent (half-open connection) and catches up', async () => {
     const proxy = await TcpProxy.start(info.server);
