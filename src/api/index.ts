@@ -27,3 +27,4 @@ export {
 } from './schema/index.js';
 export { type StructuralOptions, validateAgainstSchema } from './schema/structural.js';
 export * from './validate.js';
+export * from './warnings.js';

@@ -16,6 +16,7 @@ import {
   KIND_IP_ADDRESS_CLAIM,
 } from '../api/constants.js';
 import type { IPPool } from '../api/ippool-types.js';
+import type { KnownPool } from '../api/warnings.js';
 import {
   dropManagedFields,
   EventRecorder,
@@ -112,6 +113,17 @@ export class Manager {
   ): readonly string[] | undefined {
     if (!this.synced || !this.registry) return undefined;
     return this.registry.get(poolKey(kind, namespace, name))?.addresses() ?? [];
+  }
+
+  /** Every pool in the registry, for the webhooks' overlap warning; undefined until synced. */
+  knownPools(): KnownPool[] | undefined {
+    if (!this.synced || !this.registry) return undefined;
+    return [...this.registry.all()].map((p) => ({
+      kind: p.kind,
+      namespace: p.pool.metadata?.namespace,
+      name: p.pool.metadata?.name ?? '',
+      spec: p.pool.spec,
+    }));
   }
 
   /** True once every cache synced and the registry was rebuilt (for /readyz). */

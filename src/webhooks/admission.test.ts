@@ -60,6 +60,27 @@ describe('admission handlers', () => {
     ).toBe(503);
   });
 
+  it('admit a gateway outside the subnet and an overlapping pool with warnings, not errors', () => {
+    const others = {
+      allocatedAddresses: () => [] as string[],
+      knownPools: () => [
+        {
+          kind: 'GlobalInClusterIPPool',
+          name: 'g',
+          spec: { addresses: ['10.0.0.200-10.0.0.250'], prefix: 24 },
+        },
+      ],
+    };
+    const pool = { spec: { addresses: ['10.0.0.0/24'], prefix: 24, gateway: '10.9.0.1' } };
+    const out = validate(review('CREATE', pool), 'InClusterIPPool', others).response;
+    expect(out?.allowed).toBe(true);
+    expect(out?.warnings).toHaveLength(2);
+    expect(out?.warnings?.[0]).toContain('spec.gateway');
+    expect(out?.warnings?.[1]).toContain('GlobalInClusterIPPool g (10.0.0.200-10.0.0.250)');
+    const update = validate(review('UPDATE', pool, pool), 'InClusterIPPool', others).response;
+    expect(update?.allowed).toBe(true);
+    expect(update?.warnings).toHaveLength(2);
+  });
   it('answer thousands of random pool specs, each allowed or denied with a message', () => {
     const next = rng(42);
     const pick = <T>(xs: readonly T[]): T => xs[Math.floor(next() * xs.length)] as T;

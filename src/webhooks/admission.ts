@@ -14,6 +14,7 @@ import {
   validateIPPoolDelete,
   validateIPPoolUpdate,
 } from '../api/validate.js';
+import { ipPoolWarnings, type KnownPool } from '../api/warnings.js';
 
 export interface AdmissionRequest {
   uid: string;
@@ -47,6 +48,8 @@ export interface AllocationView {
     namespace: string | undefined,
     name: string,
   ): readonly string[] | undefined;
+  /** Every pool the controller knows, for the overlap warning; undefined while not synced. */
+  knownPools?(): Iterable<KnownPool> | undefined;
 }
 
 function respond(
@@ -126,10 +129,23 @@ export function validate(review: AdmissionReview, kind: string, view: Allocation
       });
     }
     const check = validateIPPoolUpdate(req.oldObject.spec, req.object.spec, allocated);
-    return check.allowed ? respond(review, true) : deny(review, check, kind, name);
+    return check.allowed ? admit(review, kind, req, req.object, view) : deny(review, check, kind, name);
   }
   const check = validateIPPoolCreate(req.object.spec);
-  return check.allowed ? respond(review, true) : deny(review, check, kind, name);
+  return check.allowed ? admit(review, kind, req, req.object, view) : deny(review, check, kind, name);
+}
+
+/** Allowed, with warnings for what the Go provider admits silently but is likely a mistake. */
+function admit(
+  review: AdmissionReview,
+  kind: string,
+  req: AdmissionRequest,
+  pool: IPPool,
+  view: AllocationView,
+): AdmissionReview {
+  const self = { kind, namespace: req.namespace || undefined, name: req.name ?? '' };
+  const warnings = ipPoolWarnings(self, pool.spec, view.knownPools?.() ?? []);
+  return respond(review, true, warnings.length > 0 ? { warnings } : {});
 }
 
 export interface ConversionReview {
