@@ -7,6 +7,7 @@ export * from './capi-types.js';
 export * from './constants.js';
 export * from './convert.js';
 export * from './errors.js';
+export * from './install.js';
 export * from './ippool-types.js';
 export * from './meta.js';
 export {
@@ -20,6 +21,7 @@ export {
 } from './schema/crd.js';
 export {
   CAPI_TEST_CRD_SOURCES,
+  INSTALLED_CRD_OPTIONS,
   OUR_CRD_SOURCES,
   type RenderedFile,
   renderCrdFiles,

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ClusterAccess, type ClusterInfo } from './access.js';
 import { type ControlPlaneBinaries, ensureBinaries } from './binaries.js';
-import { installCustomResourceDefinitions } from './crds.js';
+import { type ConversionTarget, installCustomResourceDefinitions } from './crds.js';
 import { createCertificateAuthority, createServiceAccountKeys, issueCertificate } from './pki.js';
 
 export interface ControlPlaneOptions {
@@ -17,6 +17,8 @@ export interface ControlPlaneOptions {
   apiServerArgs?: string[];
   /** CRD manifests (files or directories of *.yaml) installed once the API server is ready. */
   crds?: string[];
+  /** Where the CRDs' conversion webhook is served; without it conversion is strategy None. */
+  conversion?: ConversionTarget;
   /** Print component logs to stderr while they run (for the demo and debugging). */
   verbose?: boolean;
 }
@@ -165,7 +167,7 @@ export class ControlPlane {
       await cp.startEtcd();
       await cp.startApiServer();
       // CRDs first: the garbage collector learns resources at start and only rediscovers every 30 s.
-      if (options.crds?.length) await cp.installCRDs(options.crds);
+      if (options.crds?.length) await cp.installCRDs(options.crds, options.conversion);
       if (options.controllerManager) await cp.startControllerManager();
       return cp;
     } catch (err) {
@@ -179,8 +181,8 @@ export class ControlPlane {
     return this.info.kubeconfigPath;
   }
 
-  async installCRDs(paths: string[]): Promise<string[]> {
-    return installCustomResourceDefinitions(this.access, paths);
+  async installCRDs(paths: string[], conversion?: ConversionTarget): Promise<string[]> {
+    return installCustomResourceDefinitions(this.access, paths, conversion);
   }
 
   async startEtcd(): Promise<void> {

@@ -1,13 +1,40 @@
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { parseAllDocuments } from 'yaml';
+import { parseAllDocuments, stringify } from 'yaml';
 import type { ClusterAccess } from './access.js';
 
 interface CrdDoc {
   kind?: string;
   metadata?: { name?: string };
-  spec?: { group: string; names: { plural: string }; versions: { name: string; served: boolean }[] };
+  spec?: {
+    group: string;
+    names: { plural: string };
+    versions: { name: string; served: boolean }[];
+    conversion?: { strategy?: string; webhook?: { clientConfig?: unknown } };
+  };
+}
+
+/** Where a test's API server reaches the conversion webhook: a server on 127.0.0.1. */
+export interface ConversionTarget {
+  url: string;
+  caBundle: string;
+}
+
+/**
+ * Our CRDs send conversions to the webhook Service of an installed provider. A test control plane
+ * has no Service network, so the stanza either points at the test's own server or, when the test
+ * runs none, is set to strategy None (the API server then only rewrites apiVersion).
+ */
+function retargetConversion(crd: CrdDoc, target: ConversionTarget | undefined): CrdDoc {
+  const conversion = crd.spec?.conversion;
+  if (!crd.spec || conversion?.strategy !== 'Webhook') return crd;
+  const webhook = { ...conversion.webhook, clientConfig: target };
+  return {
+    ...crd,
+    spec: { ...crd.spec, conversion: target ? { ...conversion, webhook } : { strategy: 'None' } },
+  };
 }
 
 function manifestFiles(paths: string[]): string[] {
@@ -29,22 +56,32 @@ function manifestFiles(paths: string[]): string[] {
 export async function installCustomResourceDefinitions(
   access: ClusterAccess,
   paths: string[],
+  conversion?: ConversionTarget,
 ): Promise<string[]> {
   const files = manifestFiles(paths);
   if (files.length === 0) return [];
   const crds: CrdDoc[] = files.flatMap((f) =>
     parseAllDocuments(readFileSync(f, 'utf8'))
       .map((d) => d.toJS() as CrdDoc | null)
-      .filter((d): d is CrdDoc => d?.kind === 'CustomResourceDefinition'),
+      .filter((d): d is CrdDoc => d?.kind === 'CustomResourceDefinition')
+      .map((d) => retargetConversion(d, conversion)),
   );
-  const applied = await access.kubectl([
-    'apply',
-    '--server-side',
-    '--force-conflicts',
-    '--field-manager=ipam-test-harness',
-    ...files.flatMap((f) => ['-f', f]),
-  ]);
-  if (applied.code !== 0) throw new Error(`installing CRDs failed: ${applied.stderr}`);
+  const dir = mkdtempSync(join(tmpdir(), 'crds-'));
+  try {
+    const manifest = join(dir, 'crds.yaml');
+    writeFileSync(manifest, crds.map((c) => `---\n${stringify(c)}`).join(''));
+    const applied = await access.kubectl([
+      'apply',
+      '--server-side',
+      '--force-conflicts',
+      '--field-manager=ipam-test-harness',
+      '-f',
+      manifest,
+    ]);
+    if (applied.code !== 0) throw new Error(`installing CRDs failed: ${applied.stderr}`);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
   const deadline = Date.now() + 60_000;
   for (const crd of crds) {
     const name = crd.metadata?.name ?? '';

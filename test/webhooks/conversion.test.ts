@@ -6,7 +6,6 @@ import { startWebhookServer, type WebhookServer } from '../../src/webhooks/serve
 import { crdPaths } from '../controllers/fixture.js';
 import { ControlPlane, freePort } from '../harness/control-plane.js';
 import { createCertificateAuthority, issueCertificate } from '../harness/pki.js';
-import { waitFor } from '../harness/wait.js';
 
 const IPAM = '/apis/ipam.cluster.x-k8s.io';
 
@@ -34,30 +33,14 @@ describe('v1alpha1 pools through the conversion webhook', () => {
       keyName: 'tls.key',
       view: { allocatedAddresses: () => [] },
     });
-    cp = await ControlPlane.start({ crds: crdPaths });
-    const conversion = {
-      spec: {
-        conversion: {
-          strategy: 'Webhook',
-          webhook: {
-            conversionReviewVersions: ['v1'],
-            clientConfig: {
-              url: `https://127.0.0.1:${server.port}/convert`,
-              caBundle: Buffer.from(ca.certPem).toString('base64'),
-            },
-          },
-        },
+    // The CRDs' conversion stanza (a Service in an installed cluster) points at this test's server.
+    cp = await ControlPlane.start({
+      crds: crdPaths,
+      conversion: {
+        url: `https://127.0.0.1:${server.port}/convert`,
+        caBundle: Buffer.from(ca.certPem).toString('base64'),
       },
-    };
-    for (const crd of ['inclusterippools', 'globalinclusterippools']) {
-      const res = await cp.access.request(
-        'PATCH',
-        `/apis/apiextensions.k8s.io/v1/customresourcedefinitions/${crd}.ipam.cluster.x-k8s.io`,
-        conversion,
-        { contentType: 'application/merge-patch+json' },
-      );
-      expect(res.status).toBe(200);
-    }
+    });
   });
   afterAll(async () => {
     await server?.close();
@@ -76,11 +59,8 @@ describe('v1alpha1 pools through the conversion webhook', () => {
         metadata: { name: 'legacy' },
         spec: { subnet: '10.1.1.0/24', gateway: '10.1.1.1' },
       };
-      // The CRD change takes a moment to reach the API server's handlers: retry until converted.
-      await waitFor('the v1alpha1 create', async () => {
-        const res = await cp.access.request('POST', `${IPAM}/v1alpha1${nsPath}/${plural}`, body);
-        return res.status === 201 || res.status === 409;
-      });
+      const created = await cp.access.request('POST', `${IPAM}/v1alpha1${nsPath}/${plural}`, body);
+      expect(created.status, created.text).toBe(201);
       const v2 = await cp.access.request<{ spec: { addresses: string[]; prefix: number; gateway: string } }>(
         'GET',
         `${IPAM}/v1alpha2${nsPath}/${plural}/legacy`,
@@ -96,5 +76,64 @@ describe('v1alpha1 pools through the conversion webhook', () => {
       );
       expect(v1.body.spec).toMatchObject({ subnet: '10.1.1.0/24', gateway: '10.1.1.1' });
     });
+
+    it(`keeps v1alpha2-only fields of a ${kind} through a v1alpha1 read-modify-write`, async () => {
+      const created = await cp.access.request('POST', `${IPAM}/v1alpha2${nsPath}/${plural}`, {
+        apiVersion: 'ipam.cluster.x-k8s.io/v1alpha2',
+        kind,
+        metadata: { name: 'modern' },
+        spec: {
+          addresses: ['10.2.0.10-10.2.0.50'],
+          prefix: 24,
+          gateway: '10.2.0.1',
+          excludedAddresses: ['10.2.0.20'],
+          allocateReservedIPAddresses: true,
+          addressReuseGracePeriodSeconds: 30,
+        },
+      });
+      expect(created.status, created.text).toBe(201);
+      const path = `${IPAM}/v1alpha1${nsPath}/${plural}/modern`;
+      const old = await cp.access.request<{ spec: Record<string, unknown> }>('GET', path);
+      expect(old.body.spec).toEqual({ addresses: ['10.2.0.10-10.2.0.50'], prefix: 24, gateway: '10.2.0.1' });
+      // A v1alpha1 client changes what it knows (the gateway) and writes the whole object back.
+      const put = await cp.access.request('PUT', path, {
+        ...old.body,
+        spec: { ...old.body.spec, gateway: '10.2.0.2' },
+      });
+      expect(put.status, put.text).toBe(200);
+      const v2 = await cp.access.request<{ spec: Record<string, unknown> }>(
+        'GET',
+        `${IPAM}/v1alpha2${nsPath}/${plural}/modern`,
+      );
+      expect(v2.body.spec).toEqual({
+        addresses: ['10.2.0.10-10.2.0.50'],
+        prefix: 24,
+        gateway: '10.2.0.2',
+        excludedAddresses: ['10.2.0.20'],
+        allocateReservedIPAddresses: true,
+        addressReuseGracePeriodSeconds: 30,
+      });
+    });
   }
+
+  it('shows real SUBNET, FIRST and LAST values in the v1alpha1 columns', async () => {
+    const created = await cp.access.request('POST', `${IPAM}/v1alpha1/namespaces/default/inclusterippools`, {
+      apiVersion: 'ipam.cluster.x-k8s.io/v1alpha1',
+      kind: 'InClusterIPPool',
+      metadata: { name: 'columns' },
+      spec: { subnet: '10.3.0.0/24', start: '10.3.0.10', end: '10.3.0.20', gateway: '10.3.0.1' },
+    });
+    expect(created.status, created.text).toBe(201);
+    const out = await cp.access.kubectl([
+      'get',
+      'inclusterippools.v1alpha1.ipam.cluster.x-k8s.io',
+      'columns',
+      '-n',
+      'default',
+    ]);
+    expect(out.code, out.stderr).toBe(0);
+    const [header, row] = out.stdout.trim().split('\n');
+    expect(header?.split(/\s+/).slice(0, 4)).toEqual(['NAME', 'SUBNET', 'FIRST', 'LAST']);
+    expect(row?.split(/\s+/).slice(0, 4)).toEqual(['columns', '10.3.0.0/24', '10.3.0.10', '10.3.0.20']);
+  });
 });

@@ -47,6 +47,8 @@ export type ConversionWebhook = {
 export interface CrdOptions {
   /** Adds `spec.conversion` with strategy Webhook; absent means strategy None (no conversion). */
   conversionWebhook?: ConversionWebhook;
+  /** Extra metadata annotations, e.g. cert-manager's CA injection. */
+  annotations?: Record<string, string>;
 }
 
 export interface CustomResourceDefinition {
@@ -102,6 +104,7 @@ export function buildCrd(source: CrdSource, options: CrdOptions = {}): CustomRes
     metadata: {
       name: crdName(source),
       ...(source.labels ? { labels: { ...source.labels } } : {}),
+      ...(options.annotations ? { annotations: { ...options.annotations } } : {}),
     },
     spec: {
       group: source.group,

@@ -73,6 +73,31 @@ describe('schema source', () => {
     }
   });
 
+  it('installs our CRDs with conversion through the webhook Service and a cert-manager CA injection', () => {
+    for (const file of renderCrdFiles().filter((f) => f.path.startsWith('crds/'))) {
+      const crd = parse(file.content.split('---\n')[1] ?? '') as {
+        metadata: { annotations?: Record<string, string> };
+        spec: { conversion?: unknown };
+      };
+      expect(crd.metadata.annotations).toEqual({
+        'cert-manager.io/inject-ca-from': 'capi-ipam-in-cluster-system/capi-ipam-in-cluster-serving-cert',
+      });
+      expect(crd.spec.conversion, file.path).toEqual({
+        strategy: 'Webhook',
+        webhook: {
+          clientConfig: {
+            service: {
+              namespace: 'capi-ipam-in-cluster-system',
+              name: 'capi-ipam-in-cluster-webhook-service',
+              path: '/convert',
+            },
+          },
+          conversionReviewVersions: ['v1'],
+        },
+      });
+    }
+  });
+
   it('adds a conversion webhook stanza only when asked', () => {
     const source = OUR_CRD_SOURCES[0]!;
     expect(buildCrd(source).spec.conversion).toBeUndefined();

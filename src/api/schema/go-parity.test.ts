@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { conditionsSchema } from './capi-ipam.js';
 import { buildCrd } from './crd.js';
 import { OUR_CRD_SOURCES } from './index.js';
 
@@ -26,6 +27,8 @@ const status = {
       properties: { total: count, free: count, used: count, outOfRange: count },
       required: ['free', 'outOfRange', 'total', 'used'],
     },
+    // Ours only: a Ready condition on pools. Additive, so the Go provider's objects still apply.
+    conditions: shape(conditionsSchema('')),
   },
 };
 const root = (spec: unknown) => ({

@@ -4,6 +4,7 @@
  * disk, so generated files can never be stale or hand-edited.
  */
 import { stringify } from 'yaml';
+import { CA_INJECTION, INSTALL_NAMESPACE, WEBHOOK_SERVICE_NAME } from '../install.js';
 import { clusterCrd } from './capi-cluster.js';
 import { ipAddressClaimCrd, ipAddressCrd } from './capi-ipam.js';
 import { buildCrd, type CrdOptions, type CrdSource } from './crd.js';
@@ -57,7 +58,20 @@ export function crdFileName(source: CrdSource): string {
   return `${source.group}_${source.plural}.yaml`;
 }
 
-export function renderCrdFiles(options: CrdOptions = {}): RenderedFile[] {
+/**
+ * How our CRDs are installed in a cluster: conversion through the webhook Service at /convert, its
+ * CA injected by cert-manager (the Go provider's kustomize patches do the same). Tests and the demo,
+ * which have no Service network, point the stanza at https://127.0.0.1 instead (test/harness).
+ */
+export const INSTALLED_CRD_OPTIONS: CrdOptions = {
+  conversionWebhook: {
+    service: { namespace: INSTALL_NAMESPACE, name: WEBHOOK_SERVICE_NAME, path: '/convert' },
+    conversionReviewVersions: ['v1'],
+  },
+  annotations: { ...CA_INJECTION },
+};
+
+export function renderCrdFiles(options: CrdOptions = INSTALLED_CRD_OPTIONS): RenderedFile[] {
   return [
     ...OUR_CRD_SOURCES.map((s) => ({
       path: `crds/${crdFileName(s)}`,

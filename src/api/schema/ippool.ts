@@ -12,6 +12,7 @@ import {
   PREFIX_MIN,
 } from '../constants.js';
 import { boolean, integer, type JSONSchemaProps, object, root, string, stringList } from './builder.js';
+import { conditionsSchema } from './capi-ipam.js';
 import type { CrdSource, PrinterColumn } from './crd.js';
 
 /** Shared by every pool kind: categories, and the label clusterctl move looks for. */
@@ -25,6 +26,9 @@ const COUNT_CAP_NOTE = 'Counts larger than 9223372036854775807 (IPv6 pools) are 
 
 /** Status shared by both IP pool kinds and both versions; the prefix pools use the same shape. */
 export function poolStatusSchema(unit: 'addresses' | 'prefixes'): JSONSchemaProps {
+  const conditions = conditionsSchema(
+    'Conditions of the pool (beyond the Go provider): Ready is False while its spec is invalid.',
+  );
   const things = unit === 'addresses' ? 'addresses' : 'prefixes of allocationPrefixLength';
   return object('Status reports how much of the pool is in use; the provider keeps it up to date.', {
     ipAddresses: object(
@@ -44,6 +48,7 @@ export function poolStatusSchema(unit: 'addresses' | 'prefixes'): JSONSchemaProp
       },
       ['free', 'outOfRange', 'total', 'used'],
     ),
+    conditions,
   });
 }
 

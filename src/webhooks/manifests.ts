@@ -1,0 +1,146 @@
+/**
+ * The webhook manifests of an installed provider, rendered from the same route table the server
+ * registers (routes.ts), so a path can never be served under one name and configured under another.
+ * `npm run generate` writes them to manifests/webhook.yaml; a unit test fails when that file is stale.
+ */
+import {
+  CA_INJECTION,
+  INSTALL_NAMESPACE,
+  IPAM_GROUP,
+  NAME_PREFIX,
+  POOL_VERSION_V1ALPHA2,
+  type RenderedFile,
+  SERVING_CERT_NAME,
+  toYaml,
+  WEBHOOK_SERVICE_NAME,
+} from '../api/index.js';
+import { webhookRoutes } from './routes.js';
+
+export const MUTATING_CONFIGURATION_NAME = `${NAME_PREFIX}mutating-webhook-configuration`;
+export const VALIDATING_CONFIGURATION_NAME = `${NAME_PREFIX}validating-webhook-configuration`;
+/** The Secret cert-manager writes and the Deployment mounts at --webhook-cert-dir. */
+export const WEBHOOK_SECRET_NAME = `${WEBHOOK_SERVICE_NAME}-cert`;
+
+export interface WebhookClientConfig {
+  service?: { namespace: string; name: string; path: string };
+  url?: string;
+  caBundle?: string;
+}
+
+export interface WebhookEntry {
+  name: string;
+  admissionReviewVersions: string[];
+  clientConfig: WebhookClientConfig;
+  failurePolicy: 'Fail';
+  matchPolicy: 'Equivalent';
+  sideEffects: 'None';
+  rules: { apiGroups: string[]; apiVersions: string[]; operations: string[]; resources: string[] }[];
+}
+
+export interface WebhookConfiguration {
+  apiVersion: 'admissionregistration.k8s.io/v1';
+  kind: 'MutatingWebhookConfiguration' | 'ValidatingWebhookConfiguration';
+  metadata: { name: string; annotations?: Record<string, string> };
+  webhooks: WebhookEntry[];
+}
+
+/** How the API server reaches the server: the in-cluster Service, or a URL (tests, the demo). */
+export type WebhookTarget =
+  | { service: { namespace: string; name: string } }
+  | { url: string; caBundle: string };
+
+const IN_CLUSTER: WebhookTarget = { service: { namespace: INSTALL_NAMESPACE, name: WEBHOOK_SERVICE_NAME } };
+
+function clientConfig(target: WebhookTarget, path: string): WebhookClientConfig {
+  return 'url' in target
+    ? { url: `${target.url}${path}`, caBundle: target.caBundle }
+    : { service: { ...target.service, path } };
+}
+
+/**
+ * The Mutating and Validating configurations: failurePolicy Fail (a pool must never get in
+ * unchecked), sideEffects None, matchPolicy Equivalent (v1alpha1 requests are converted and checked
+ * as v1alpha2), as the Go provider's kubebuilder markers generate them.
+ */
+export function webhookConfigurations(target: WebhookTarget = IN_CLUSTER): WebhookConfiguration[] {
+  const routes = webhookRoutes();
+  const annotations = 'url' in target ? undefined : { ...CA_INJECTION };
+  const config = (
+    kind: WebhookConfiguration['kind'],
+    name: string,
+    type: 'mutate' | 'validate',
+  ): WebhookConfiguration => ({
+    apiVersion: 'admissionregistration.k8s.io/v1',
+    kind,
+    metadata: { name, ...(annotations ? { annotations } : {}) },
+    webhooks: routes
+      .filter((r) => r.type === type)
+      .map((r) => ({
+        name: r.name,
+        admissionReviewVersions: ['v1', 'v1beta1'],
+        clientConfig: clientConfig(target, r.path),
+        failurePolicy: 'Fail',
+        matchPolicy: 'Equivalent',
+        sideEffects: 'None',
+        rules: [
+          {
+            apiGroups: [IPAM_GROUP],
+            apiVersions: [POOL_VERSION_V1ALPHA2],
+            operations: [...r.operations],
+            resources: [r.plural],
+          },
+        ],
+      })),
+  });
+  return [
+    config('MutatingWebhookConfiguration', MUTATING_CONFIGURATION_NAME, 'mutate'),
+    config('ValidatingWebhookConfiguration', VALIDATING_CONFIGURATION_NAME, 'validate'),
+  ];
+}
+
+/** The Service in front of the server and cert-manager's self-signed serving certificate for it. */
+export function webhookServingObjects(): object[] {
+  const issuer = `${NAME_PREFIX}selfsigned-issuer`;
+  const host = `${WEBHOOK_SERVICE_NAME}.${INSTALL_NAMESPACE}.svc`;
+  return [
+    {
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: { name: WEBHOOK_SERVICE_NAME, namespace: INSTALL_NAMESPACE },
+      spec: {
+        // The Deployment names its 9443 container port webhook-server, as the Go provider's does.
+        ports: [{ port: 443, targetPort: 'webhook-server' }],
+        selector: { 'cluster.x-k8s.io/provider': 'ipam-in-cluster' },
+      },
+    },
+    {
+      apiVersion: 'cert-manager.io/v1',
+      kind: 'Issuer',
+      metadata: { name: issuer, namespace: INSTALL_NAMESPACE },
+      spec: { selfSigned: {} },
+    },
+    {
+      apiVersion: 'cert-manager.io/v1',
+      kind: 'Certificate',
+      metadata: { name: SERVING_CERT_NAME, namespace: INSTALL_NAMESPACE },
+      spec: {
+        dnsNames: [host, `${host}.cluster.local`],
+        issuerRef: { kind: 'Issuer', name: issuer },
+        secretName: WEBHOOK_SECRET_NAME,
+      },
+    },
+  ];
+}
+
+export const WEBHOOK_MANIFEST_PATH = 'manifests/webhook.yaml';
+const HEADER = [
+  '# Generated by `npm run generate` from src/webhooks (routes.ts, manifests.ts); do not edit by hand.',
+  '# A unit test (src/webhooks/manifests.test.ts) fails when this file is stale.',
+];
+
+/** manifests/webhook.yaml: the Service, cert-manager's Issuer and Certificate, both configurations. */
+export function renderWebhookManifestFiles(): RenderedFile[] {
+  const docs = [...webhookServingObjects(), ...webhookConfigurations()];
+  const content = docs.map((d, i) => toYaml(d, i === 0 ? HEADER : [])).join('');
+  return [{ path: WEBHOOK_MANIFEST_PATH, content }];
+}
