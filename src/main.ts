@@ -28,11 +28,6 @@ async function main(): Promise<number> {
   let elector: LeaderElector | undefined;
   let leading = false;
   const stopAll = new AbortController();
-  const health = await startHealthServer(flags.healthProbeBindAddress, () => {
-    // Standing by is ready: a replica waiting for the lease must not be killed for it.
-    if (elector && !leading) return true;
-    return manager.isSynced();
-  });
   const metricsServer = flags.insecureDiagnostics
     ? await startMetricsServer(flags.diagnosticsAddress, metrics)
     : undefined;
@@ -54,6 +49,11 @@ async function main(): Promise<number> {
           tlsCipherSuites: flags.tlsCipherSuites,
           view: manager,
         });
+  const health = await startHealthServer(flags.healthProbeBindAddress, {
+    // Standing by is ready: a replica waiting for the lease must not be killed for it.
+    controller: () => ((elector && !leading) || manager.isSynced() ? undefined : 'caches not synced'),
+    ...(webhooks ? { webhooks: () => webhooks.checkServing() } : {}),
+  });
   // SIGTERM: stop taking work, finish in-flight writes, then release the lease, then exit 0.
   let stopped!: () => void;
   const done = new Promise<void>((resolve) => {

@@ -21,15 +21,35 @@ async function listen(server: Server, address: string): Promise<RunningServer> {
   };
 }
 
-/** /healthz answers while the process runs; /readyz once `ready()` says so. */
-export function startHealthServer(address: string, ready: () => boolean): Promise<RunningServer> {
+/** A named readiness check: undefined when ready, else why not. */
+export type ReadyCheck = () => string | undefined | Promise<string | undefined>;
+
+/**
+ * /healthz answers while the process runs; /readyz once every check passes (503 with the failing
+ * checks' reasons otherwise, as controller-runtime's healthz lists them).
+ */
+export function startHealthServer(
+  address: string,
+  checks: Record<string, ReadyCheck>,
+): Promise<RunningServer> {
   const server = createServer((req, res) => {
     const path = (req.url ?? '').split('?')[0];
     if (path === '/healthz' || path === '/livez') {
       res.writeHead(200, { 'content-type': 'text/plain' }).end('ok');
     } else if (path === '/readyz') {
-      const ok = ready();
-      res.writeHead(ok ? 200 : 503, { 'content-type': 'text/plain' }).end(ok ? 'ok' : 'caches not synced');
+      void Promise.all(
+        Object.entries(checks).map(async ([name, check]) => {
+          const failure = await Promise.resolve()
+            .then(check)
+            .catch((err: Error) => err.message);
+          return failure === undefined ? undefined : `${name}: ${failure}`;
+        }),
+      ).then((results) => {
+        const failures = results.filter((r) => r !== undefined);
+        res
+          .writeHead(failures.length === 0 ? 200 : 503, { 'content-type': 'text/plain' })
+          .end(failures.length === 0 ? 'ok' : failures.join('\n'));
+      });
     } else {
       res.writeHead(404).end();
     }

@@ -5,7 +5,7 @@
  */
 import { readFileSync, watch } from 'node:fs';
 import { join } from 'node:path';
-import type { SecureContextOptions } from 'node:tls';
+import { connect, type SecureContextOptions } from 'node:tls';
 import Fastify, { type FastifyInstance } from 'fastify';
 import {
   type AdmissionReview,
@@ -34,6 +34,11 @@ export interface WebhookServer {
   port: number;
   /** Re-reads the certificate files now (also done automatically when they change). */
   reloadCertificates(): void;
+  /**
+   * For /readyz: completes a TLS handshake with the server itself, as controller-runtime's
+   * StartedChecker does. Undefined when it did, else why not.
+   */
+  checkServing(): Promise<string | undefined>;
   close(): Promise<void>;
 }
 
@@ -80,9 +85,24 @@ export async function startWebhookServer(opts: WebhookServerOptions): Promise<We
   const watcher = watch(opts.certDir, () => reloadCertificates());
   await app.listen({ port: opts.port, host: opts.host ?? '0.0.0.0' });
   const address = app.server.address();
+  const port = typeof address === 'object' && address ? address.port : opts.port;
+  const host = !opts.host || opts.host === '0.0.0.0' || opts.host === '::' ? '127.0.0.1' : opts.host;
+  const checkServing = () =>
+    new Promise<string | undefined>((resolve) => {
+      // Only the handshake matters here: the serving certificate is the API server's to verify.
+      const socket = connect({ host, port, rejectUnauthorized: false, timeout: 2000 });
+      const done = (failure: string | undefined) => {
+        socket.destroy();
+        resolve(failure);
+      };
+      socket.once('secureConnect', () => done(undefined));
+      socket.once('timeout', () => done('TLS handshake timed out'));
+      socket.once('error', (err) => done(`TLS handshake failed: ${err.message}`));
+    });
   return {
-    port: typeof address === 'object' && address ? address.port : opts.port,
+    port,
     reloadCertificates,
+    checkServing,
     close: async () => {
       watcher.close();
       await app.close();

@@ -1,0 +1,158 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { request } from 'node:https';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  claimPath,
+  crdPaths,
+  createClaim,
+  createNamespace,
+  createPool,
+  get,
+  waitForAddress,
+} from '../controllers/fixture.js';
+import { ControlPlane, freePort } from '../harness/control-plane.js';
+import { type CertificateAuthority, createCertificateAuthority, issueCertificate } from '../harness/pki.js';
+import { waitFor } from '../harness/wait.js';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '../..');
+
+function postJson(
+  port: number,
+  path: string,
+  body: unknown,
+  ca: string,
+): Promise<{ status: number; body: unknown }> {
+  return new Promise((resolve, reject) => {
+    const req = request(
+      { host: '127.0.0.1', port, path, method: 'POST', ca, headers: { 'content-type': 'application/json' } },
+      (res) => {
+        let text = '';
+        res.on('data', (c: Buffer) => {
+          text += c.toString();
+        });
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: JSON.parse(text) }));
+      },
+    );
+    req.on('error', reject);
+    req.end(JSON.stringify(body));
+  });
+}
+
+// The process with its webhook server on and --namespace set, as a namespaced install runs it.
+describe('the controller process with --namespace and the webhook server', () => {
+  let cp: ControlPlane;
+  let proc: ChildProcess;
+  let exited: Promise<number | null>;
+  let healthPort: number;
+  let webhookPort: number;
+  let ca: CertificateAuthority;
+  let certDir: string;
+
+  beforeAll(async () => {
+    certDir = mkdtempSync(join(tmpdir(), 'e2e-webhook-certs-'));
+    ca = await createCertificateAuthority(certDir, 'e2e-ca');
+    const cert = await issueCertificate(certDir, ca, {
+      name: 'serving',
+      commonName: 'webhook',
+      altNames: ['IP:127.0.0.1'],
+      usage: 'server',
+    });
+    writeFileSync(join(certDir, 'tls.crt'), cert.certPem);
+    writeFileSync(join(certDir, 'tls.key'), cert.keyPem);
+    cp = await ControlPlane.start({ crds: crdPaths });
+    for (const ns of ['mine', 'theirs']) await createNamespace(cp.access, ns);
+    [healthPort, webhookPort] = [await freePort(), await freePort()];
+    proc = spawn(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        join(root, 'src/main.ts'),
+        `--kubeconfig=${cp.kubeconfigPath}`,
+        `--health-probe-bind-address=127.0.0.1:${healthPort}`,
+        '--diagnostics-address=127.0.0.1:0',
+        '--leader-elect=false',
+        '--namespace=mine',
+        `--webhook-port=${webhookPort}`,
+        `--webhook-cert-dir=${certDir}`,
+      ],
+      { cwd: root, stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, LOG_LEVEL: 'warn' } },
+    );
+    proc.stderr?.resume();
+    exited = new Promise((resolve) => proc.on('exit', (code) => resolve(code)));
+  });
+  afterAll(async () => {
+    if (proc && proc.exitCode === null) proc.kill('SIGKILL');
+    await cp?.stop();
+    rmSync(certDir, { recursive: true, force: true });
+  });
+
+  it('becomes ready only with its caches synced and its webhook server completing TLS handshakes', async () => {
+    const body = await waitFor(
+      '/readyz',
+      async () => {
+        const res = await fetch(`http://127.0.0.1:${healthPort}/readyz`).catch(() => undefined);
+        return res?.status === 200 ? res.text() : undefined;
+      },
+      { timeoutMs: 60_000 },
+    );
+    expect(body).toBe('ok');
+  });
+
+  it('answers AdmissionReviews on the Go provider paths with the certificate from --webhook-cert-dir', async () => {
+    const res = await postJson(
+      webhookPort,
+      '/validate-ipam-cluster-x-k8s-io-v1alpha2-globalinclusterippool',
+      {
+        apiVersion: 'admission.k8s.io/v1',
+        kind: 'AdmissionReview',
+        request: {
+          uid: 'u-1',
+          name: 'p',
+          operation: 'CREATE',
+          object: { spec: { addresses: [], prefix: 24 } },
+        },
+      },
+      ca.certPem,
+    );
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({
+      response: { uid: 'u-1', allowed: false, status: { code: 422 } },
+    });
+  });
+
+  it('serves claims of its namespace only, from namespaced and global pools', async () => {
+    await createPool(cp.access, 'GlobalInClusterIPPool', '', 'shared', {
+      addresses: ['10.50.0.0/24'],
+      prefix: 24,
+    });
+    await createPool(cp.access, 'InClusterIPPool', 'mine', 'local', {
+      addresses: ['10.51.0.0/24'],
+      prefix: 24,
+    });
+    await createPool(cp.access, 'InClusterIPPool', 'theirs', 'local', {
+      addresses: ['10.52.0.0/24'],
+      prefix: 24,
+    });
+    await createClaim(cp.access, 'mine', 'global-claim', { kind: 'GlobalInClusterIPPool', name: 'shared' });
+    await createClaim(cp.access, 'mine', 'local-claim', { kind: 'InClusterIPPool', name: 'local' });
+    await createClaim(cp.access, 'theirs', 'global-claim', { kind: 'GlobalInClusterIPPool', name: 'shared' });
+    await createClaim(cp.access, 'theirs', 'local-claim', { kind: 'InClusterIPPool', name: 'local' });
+    expect(await waitForAddress(cp.access, 'mine', 'global-claim')).toBe('10.50.0.1');
+    expect(await waitForAddress(cp.access, 'mine', 'local-claim')).toBe('10.51.0.1');
+    for (const name of ['global-claim', 'local-claim']) {
+      const other = await get(cp.access, claimPath('theirs', name));
+      expect(other?.metadata.finalizers).toBeUndefined();
+      expect(other?.status?.addressRef).toBeUndefined();
+    }
+  });
+
+  it('exits 0 on SIGTERM', async () => {
+    proc.kill('SIGTERM');
+    expect(await exited).toBe(0);
+  });
+});
