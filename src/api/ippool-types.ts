@@ -27,8 +27,20 @@ export interface IPPoolStatusAddresses {
   outOfRange: number;
 }
 
+/** metav1.Condition as it appears on the wire. */
+export interface IPPoolCondition {
+  type: string;
+  status: 'True' | 'False' | 'Unknown';
+  reason: string;
+  message: string;
+  lastTransitionTime: string;
+  observedGeneration?: number;
+}
+
 export interface IPPoolStatus {
   ipAddresses?: IPPoolStatusAddresses;
+  /** Ours, beyond the Go provider: Ready (False while the spec is invalid). */
+  conditions?: IPPoolCondition[];
 }
 
 export interface IPPool extends KubeObject {

@@ -7,8 +7,29 @@ import { FINALIZER_PROTECT_POOL, IPAM_GROUP, POOL_VERSION_V1ALPHA2 } from '../ap
 import { int64JSON, MAX_INT64 } from '../ip/index.js';
 import { isNotFound, type ResourceDescriptor } from '../kube/index.js';
 import { isDeleting } from './claim-rules.js';
+import { type ConditionInput, setCondition } from './conditions.js';
 import type { ControllerContext } from './context.js';
 import type { PoolCounts, PoolState } from './pool-state.js';
+
+/** Reasons of the pool's Ready condition. */
+export const PoolReasons = {
+  Ready: 'Ready',
+  InvalidSpec: 'InvalidSpec',
+} as const;
+
+/** Ready=True while the spec is usable; False, with the field at fault, while it is not. */
+function readyCondition(state: PoolState): ConditionInput {
+  const observedGeneration = state.pool.metadata?.generation;
+  return state.valid
+    ? { type: 'Ready', status: 'True', reason: PoolReasons.Ready, message: '', observedGeneration }
+    : {
+        type: 'Ready',
+        status: 'False',
+        reason: PoolReasons.InvalidSpec,
+        message: `No address is handed out until the spec is fixed: ${state.invalidReason ?? 'invalid'}`,
+        observedGeneration,
+      };
+}
 
 export function poolResource(kind: string): ResourceDescriptor {
   const global = kind.startsWith('Global');
@@ -131,14 +152,18 @@ export class PoolStatusWriter {
     }
     if (!state.valid) this.reportInvalid(state);
     const counts = state.counts();
-    if (sameCounts(pool.status?.ipAddresses as Record<string, unknown> | undefined, counts)) return;
+    const conditions = setCondition(pool.status?.conditions, readyCondition(state));
+    if (!conditions && sameCounts(pool.status?.ipAddresses as Record<string, unknown> | undefined, counts))
+      return;
     const ipAddresses = {
       total: int64JSON(counts.total),
       used: int64JSON(counts.used),
       free: int64JSON(counts.free),
       outOfRange: int64JSON(counts.outOfRange),
     };
-    await ctx.client.patchStatus(resource, meta.name ?? '', { status: { ipAddresses } }, opts);
+    // A merge patch replaces the whole conditions list; the provider is the only writer of it.
+    const status = conditions ? { ipAddresses, conditions } : { ipAddresses };
+    await ctx.client.patchStatus(resource, meta.name ?? '', { status }, opts);
     ctx.metrics.statusWrites.inc();
     for (const [k, v] of Object.entries(counts)) {
       ctx.metrics.poolAddresses.set({ pool: state.key, state: k }, Number(cap(v)));

@@ -263,6 +263,35 @@ describe('the claim controller', () => {
     const claim = await waitForReason(cp.access, ns, 'on-broken', 'PoolNotReady');
     expect(readyOf(claim)?.message).toContain('mixed IP families');
     expect(ctl.manager.isSynced()).toBe(true);
+    const poolReady = await waitFor('the pool Ready=False', async () => {
+      const p = await get(cp.access, poolPath('InClusterIPPool', ns, 'broken'));
+      const c = readyOf(p);
+      return c?.status === 'False' ? c : undefined;
+    });
+    expect(poolReady).toMatchObject({ reason: 'InvalidSpec' });
+    expect(poolReady.message).toContain('spec.gateway');
+    const events = await waitFor('a PoolNotReady event on the pool', async () => {
+      const res = await cp.access.request<{
+        items: { reason: string; type: string; involvedObject: { kind: string; name: string } }[];
+      }>('GET', `/api/v1/namespaces/${ns}/events`);
+      const found = res.body.items.filter(
+        (e) => e.involvedObject.kind === 'InClusterIPPool' && e.involvedObject.name === 'broken',
+      );
+      return found.length > 0 ? found : undefined;
+    });
+    expect(events[0]).toMatchObject({ reason: 'PoolNotReady', type: 'Warning' });
+    // Fixing the spec makes the pool Ready and serves the waiting claim.
+    await cp.access.request(
+      'PATCH',
+      poolPath('InClusterIPPool', ns, 'broken'),
+      { spec: { gateway: '10.7.0.1' } },
+      { contentType: 'application/merge-patch+json' },
+    );
+    expect(await waitForAddress(cp.access, ns, 'on-broken')).toBe('10.7.0.2');
+    await waitFor('the pool Ready=True', async () => {
+      const p = await get(cp.access, poolPath('InClusterIPPool', ns, 'broken'));
+      return readyOf(p)?.status === 'True' && readyOf(p)?.reason === 'Ready';
+    });
   });
 
   it('keeps pool status exact, with free never negative after the pool shrinks', async () => {
