@@ -1,6 +1,6 @@
-import type { KubeConfig } from '@kubernetes/client-node';
 import { Connection, type ConnectionOptions, type ConnectionStats } from './connection.js';
 import { isNotFound, isStatus } from './errors.js';
+import type { KubeConfig } from './kubeconfig.js';
 import {
   apiVersionOf,
   groupVersionPath,

@@ -1,7 +1,7 @@
 import type { RequestOptions as HttpsRequestOptions } from 'node:https';
-import { type Cluster, KubeConfig } from '@kubernetes/client-node';
 import { Agent, type Dispatcher, ProxyAgent } from 'undici';
 import { errorFromNetwork, errorFromResponse, KubeApiError } from './errors.js';
+import { type KubeConfig, KubeConfigLoader } from './kubeconfig.js';
 
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 
@@ -40,13 +40,14 @@ interface Credentials {
 }
 
 // Tokens from files and exec plugins rotate; client-go rereads them about once a minute. We ask
-// client-node for fresh headers at most this often (and at once after a 401).
+// the kubeconfig for fresh headers at most this often (and at once after a 401).
 const CREDENTIALS_TTL_MS = 10_000;
 
 /**
  * One pooled keep-alive dispatcher for every request and watch to one API server.
- * client-node 2.0.1 builds a new undici Agent per request (so a TLS handshake each time); we use
- * it only to read the kubeconfig and produce credentials, and send the requests ourselves.
+ * client-node 2.0.1 builds a new undici Agent per request (so a TLS handshake each time), and its
+ * KubeConfig alone loads its whole generated API (~80 MB); credentials come from our own loader
+ * (kubeconfig.ts), though a client-node KubeConfig still fits the KubeConfig shape taken here.
  */
 export class Connection {
   readonly server: URL;
@@ -76,15 +77,11 @@ export class Connection {
 
   /** Loads the kubeconfig the way kubectl and client-go do: KUBECONFIG, ~/.kube/config, in-cluster. */
   static fromDefault(options?: ConnectionOptions): Connection {
-    const kc = new KubeConfig();
-    kc.loadFromDefault();
-    return new Connection(kc, options);
+    return new Connection(KubeConfigLoader.fromDefault(), options);
   }
 
   static fromFile(path: string, options?: ConnectionOptions): Connection {
-    const kc = new KubeConfig();
-    kc.loadFromFile(path);
-    return new Connection(kc, options);
+    return new Connection(KubeConfigLoader.fromFile(path), options);
   }
 
   connectionStats(): ConnectionStats {
@@ -109,7 +106,7 @@ export class Connection {
       if (res.statusCode < 400) return body as T;
       // A rotated token: fetch fresh credentials once before giving up.
       if (res.statusCode === 401 && attempt === 0) {
-        this.credentials = undefined;
+        this.forgetCredentials();
         continue;
       }
       throw errorFromResponse(res.statusCode, body, what);
@@ -124,7 +121,7 @@ export class Connection {
     const res = await this.send(spec, spec.timeoutMs ?? this.requestTimeoutMs, true);
     if (res.statusCode >= 400) {
       const text = await res.body.text().catch(() => '');
-      if (res.statusCode === 401) this.credentials = undefined;
+      if (res.statusCode === 401) this.forgetCredentials();
       throw errorFromResponse(res.statusCode, parseBody(text, res.headers['content-type']), spec.path);
     }
     return splitLines(res.body, spec.path);
@@ -181,6 +178,11 @@ export class Connection {
     }
   }
 
+  private forgetCredentials(): void {
+    this.credentials = undefined;
+    this.kubeConfig.invalidateCredentials?.();
+  }
+
   private async freshCredentials(): Promise<Credentials> {
     const now = Date.now();
     if (this.credentials && now < this.credentials.expiresAt) return this.credentials;
@@ -224,22 +226,21 @@ export class Connection {
   private dispatcherFor(creds: Credentials): Dispatcher {
     if (this.dispatcher && this.dispatcherFingerprint === creds.tlsFingerprint) return this.dispatcher;
     const old = this.dispatcher;
-    const cluster = this.kubeConfig.getCurrentCluster() as Cluster;
-    const opts = this.kubeConfig.createDispatcherOptions(cluster, creds.tls);
+    const cluster = this.kubeConfig.getCurrentCluster();
     const pool = { keepAliveTimeout: this.keepAliveMs, keepAliveMaxTimeout: this.keepAliveMs * 10 };
+    // undici's default TCP keep-alive delay (60 s) races cloud load balancers' idle timeouts;
+    // 30 s is what client-go uses.
+    const keepAlive = { keepAlive: true, keepAliveInitialDelay: 30_000 };
+    if (this.server.protocol === 'http:' && !cluster?.skipTLSVerify)
+      throw new Error(`${this.server.origin}: plain HTTP needs insecure-skip-tls-verify in the kubeconfig`);
     let d: Dispatcher;
-    switch (opts.type) {
-      case 'agent':
-        d = new Agent({ ...pool, connect: opts.connect });
-        break;
-      case 'none':
-        d = new Agent({ ...pool, connect: { keepAlive: true, keepAliveInitialDelay: 30_000 } });
-        break;
-      case 'proxy':
-        d = new ProxyAgent({ ...pool, uri: opts.uri, requestTls: opts.requestTls, connect: opts.connect });
-        break;
-      case 'socks':
-        throw new Error(`SOCKS proxy ${opts.uri} is not supported; use an HTTP(S) proxy`);
+    const proxy = cluster?.proxyUrl;
+    if (proxy?.startsWith('socks')) {
+      throw new Error(`SOCKS proxy ${proxy} is not supported; use an HTTP(S) proxy`);
+    } else if (proxy) {
+      d = new ProxyAgent({ ...pool, uri: proxy, requestTls: creds.tls, connect: keepAlive });
+    } else {
+      d = new Agent({ ...pool, connect: { ...creds.tls, ...keepAlive } });
     }
     d.on('connect', () => this.stats.opened++);
     d.on('disconnect', () => this.stats.closed++);

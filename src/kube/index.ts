@@ -64,6 +64,13 @@ export {
   waitForCacheSync,
 } from './informer.js';
 export {
+  type KubeCluster,
+  type KubeConfig,
+  KubeConfigError,
+  KubeConfigLoader,
+  type KubeUser,
+} from './kubeconfig.js';
+export {
   DEFAULT_LEASE_DURATION_MS,
   DEFAULT_RENEW_DEADLINE_MS,
   DEFAULT_RETRY_PERIOD_MS,
