@@ -3,19 +3,40 @@
 // (test/demo copies), shows what is installed and keeps running until Ctrl-C, which stops
 // everything and removes every temporary file.
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
-import { ControlPlane } from '../test/harness/control-plane.js';
+import { webhookConfigurations } from '../src/webhooks/manifests.js';
+import { ControlPlane, freePort } from '../test/harness/control-plane.js';
+import { createCertificateAuthority, issueCertificate } from '../test/harness/pki.js';
 
 const root = dirname(dirname(fileURLToPath(import.meta.url)));
 const say = (line = '') => process.stdout.write(`${line}\n`);
+
+// The webhook server's certificate, as cert-manager would mount it; removed on exit.
+const certDir = mkdtempSync(join(tmpdir(), 'ipam-demo-certs-'));
+process.on('exit', () => rmSync(certDir, { recursive: true, force: true }));
+const ca = await createCertificateAuthority(certDir, 'demo-webhook-ca');
+const serving = await issueCertificate(certDir, ca, {
+  name: 'serving',
+  commonName: 'webhook',
+  altNames: ['IP:127.0.0.1'],
+  usage: 'server',
+});
+writeFileSync(join(certDir, 'tls.crt'), serving.certPem);
+writeFileSync(join(certDir, 'tls.key'), serving.keyPem);
+const caBundle = Buffer.from(ca.certPem).toString('base64');
+const [webhookPort, healthPort] = [await freePort(), await freePort()];
+const webhookUrl = `https://127.0.0.1:${webhookPort}`;
 
 say('demo: starting etcd, kube-apiserver and kube-controller-manager on 127.0.0.1 ...');
 const cp = await ControlPlane.start({
   controllerManager: true,
   crds: [join(root, 'crds'), join(root, 'test/crds/capi')].filter(existsSync),
+  // Without a Service network the CRDs convert through the controller's server on loopback.
+  conversion: { url: `${webhookUrl}/convert`, caBundle },
 });
 
 const kubectl = async (args: string[]) => {
@@ -36,8 +57,9 @@ const controller = spawn(
     join(root, 'dist/main.js'),
     `--kubeconfig=${cp.kubeconfigPath}`,
     '--leader-elect=false',
-    '--webhook-port=0',
-    '--health-probe-bind-address=127.0.0.1:0',
+    `--webhook-port=${webhookPort}`,
+    `--webhook-cert-dir=${certDir}`,
+    `--health-probe-bind-address=127.0.0.1:${healthPort}`,
     '--diagnostics-address=0',
     '--insecure-diagnostics',
   ],
@@ -45,6 +67,44 @@ const controller = spawn(
 );
 const controllerExited = new Promise<void>((resolve) => controller.on('exit', () => resolve()));
 process.on('exit', () => controller.kill('SIGKILL'));
+
+let ready = false;
+for (const until = Date.now() + 60_000; !ready && Date.now() < until && controller.exitCode === null; ) {
+  const res = await fetch(`http://127.0.0.1:${healthPort}/readyz`).catch(() => undefined);
+  ready = res?.status === 200;
+  if (!ready) await sleep(200);
+}
+if (!ready)
+  say('demo: the controller did not become ready within a minute; continuing to show what is there');
+// The webhook configurations of manifests/webhook.yaml, pointed at the controller on loopback.
+const webhooksFile = join(certDir, 'webhooks.json');
+writeFileSync(
+  webhooksFile,
+  JSON.stringify({
+    apiVersion: 'v1',
+    kind: 'List',
+    items: webhookConfigurations({ url: webhookUrl, caBundle }),
+  }),
+);
+const registered = await cp.access.kubectl(['apply', '-f', webhooksFile]);
+say(
+  `$ kubectl apply -f <manifests/webhook.yaml pointed at ${webhookUrl}>\n${(registered.stdout || registered.stderr).trimEnd()}\n`,
+);
+// A configuration reaches the API server's admission chain a moment after it is stored.
+const invalidPool = JSON.stringify({
+  apiVersion: 'ipam.cluster.x-k8s.io/v1alpha2',
+  kind: 'InClusterIPPool',
+  metadata: { name: 'not-a-pool', namespace: 'default' },
+  spec: { addresses: ['10.0.0.1-10.0.0.300'], prefix: 24 },
+});
+let rejected = { stdout: '', stderr: '' };
+for (let i = 0; i < 50; i++, await sleep(200)) {
+  rejected = await cp.access.kubectl(['apply', '--dry-run=server', '-f', '-'], { input: invalidPool });
+  if (rejected.stderr.includes('not a valid IP')) break;
+}
+say(
+  `$ kubectl apply -f <a pool with addresses 10.0.0.1-10.0.0.300>   # the webhook rejects it\n${rejected.stderr.trimEnd()}\n`,
+);
 
 const applied = await cp.access.kubectl(['apply', '-f', join(root, 'docs/samples')]);
 say(`$ kubectl apply -f docs/samples\n${(applied.stdout || applied.stderr).trimEnd()}\n`);
@@ -62,7 +122,20 @@ for (;;) {
     res.code === 0
       ? (JSON.parse(res.stdout) as { items: { status?: { addressRef?: unknown } }[] }).items
       : [];
-  if (items.length > 0 && items.every((c) => c.status?.addressRef)) break;
+  const pools = await cp.access.kubectl([
+    'get',
+    'globalinclusterippools,inclusterippools',
+    '-A',
+    '-o',
+    'json',
+  ]);
+  const counted =
+    pools.code === 0 &&
+    (JSON.parse(pools.stdout) as { items: { status?: { ipAddresses?: { used: number } } }[] }).items.every(
+      (p) => (p.status?.ipAddresses?.used ?? 0) > 0,
+    );
+  // Bound claims, and pool status written (coalesced, so it follows the allocations within a second).
+  if (items.length > 0 && items.every((c) => c.status?.addressRef) && counted) break;
   if (Date.now() > deadline) {
     say('demo: the claims did not get addresses within a minute; showing what is there');
     break;
@@ -101,6 +174,8 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     signalled = true;
     say(`\ndemo: ${signal}: stopping the controller and the control plane, removing their files ...`);
     controller.kill('SIGTERM');
+    // The harness re-raises the signal once the control plane is down, which skips exit handlers.
+    rmSync(certDir, { recursive: true, force: true });
   });
 }
 await controllerExited;
