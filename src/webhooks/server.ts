@@ -16,6 +16,7 @@ import {
   validate,
 } from './admission.js';
 import { CONVERSION_PATH, webhookRoutes } from './routes.js';
+import { tlsSettings } from './tls.js';
 
 export interface WebhookServerOptions {
   port: number;
@@ -25,7 +26,7 @@ export interface WebhookServerOptions {
   keyName: string;
   /** Go names: VersionTLS12 (default) or VersionTLS13. */
   tlsMinVersion?: string;
-  /** Comma-separated OpenSSL cipher names. */
+  /** Comma-separated IANA names, as Go's --tls-cipher-suites takes them. */
   tlsCipherSuites?: string;
   view: AllocationView;
 }
@@ -42,23 +43,14 @@ export interface WebhookServer {
   close(): Promise<void>;
 }
 
-function tlsVersion(go: string | undefined): 'TLSv1.2' | 'TLSv1.3' {
-  if (!go || go === 'VersionTLS12') return 'TLSv1.2';
-  if (go === 'VersionTLS13') return 'TLSv1.3';
-  throw new Error(`unsupported --tls-min-version ${go} (VersionTLS12 or VersionTLS13)`);
-}
-
 export async function startWebhookServer(opts: WebhookServerOptions): Promise<WebhookServer> {
   const read = (): SecureContextOptions => ({
     cert: readFileSync(join(opts.certDir, opts.certName)),
     key: readFileSync(join(opts.certDir, opts.keyName)),
   });
+  const tls = tlsSettings(opts.tlsMinVersion, opts.tlsCipherSuites);
   const app: FastifyInstance = Fastify({
-    https: {
-      ...read(),
-      minVersion: tlsVersion(opts.tlsMinVersion),
-      ...(opts.tlsCipherSuites ? { ciphers: opts.tlsCipherSuites.replaceAll(',', ':') } : {}),
-    },
+    https: { ...read(), ...tls },
     bodyLimit: 8 << 20,
     logger: false,
   });
@@ -74,9 +66,10 @@ export async function startWebhookServer(opts: WebhookServerOptions): Promise<We
   const reloadCertificates = () => {
     try {
       // setSecureContext swaps the certificate for new handshakes; open connections keep theirs.
+      // The whole context is replaced, so the TLS settings go in again with the new files.
       (app.server as unknown as { setSecureContext(o: SecureContextOptions): void }).setSecureContext({
         ...read(),
-        minVersion: tlsVersion(opts.tlsMinVersion),
+        ...tls,
       });
     } catch {
       // A rotation writes two files; a half-written pair is retried on the next change event.
