@@ -1,13 +1,10 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { connect } from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { webhookRoutes } from '../../src/webhooks/routes.js';
-import { startWebhookServer, type WebhookServer } from '../../src/webhooks/server.js';
+import type { WebhookServer } from '../../src/webhooks/server.js';
 import { crdPaths } from '../controllers/fixture.js';
-import { ControlPlane, freePort } from '../harness/control-plane.js';
-import { type CertificateAuthority, createCertificateAuthority, issueCertificate } from '../harness/pki.js';
+import { ControlPlane } from '../harness/control-plane.js';
+import type { CertificateAuthority } from '../harness/pki.js';
+import { registerWebhooks, startTestWebhookServer, type TestWebhookServer } from './setup.js';
 
 const poolYaml = (name: string, spec: string, annotations = '') => `apiVersion: ipam.cluster.x-k8s.io/v1alpha2
 kind: InClusterIPPool
@@ -22,75 +19,24 @@ describe('the admission webhooks through the API server', () => {
   let cp: ControlPlane;
   let server: WebhookServer;
   let ca: CertificateAuthority;
-  let certDir: string;
+  let hooks: TestWebhookServer;
   const allocated = new Map<string, string[]>();
 
-  async function writeServingCert(name: string): Promise<void> {
-    const cert = await issueCertificate(certDir, ca, {
-      name,
-      commonName: 'webhook',
-      altNames: ['IP:127.0.0.1'],
-      usage: 'server',
-    });
-    writeFileSync(join(certDir, 'tls.key'), cert.keyPem);
-    writeFileSync(join(certDir, 'tls.crt'), cert.certPem);
-  }
+  const writeServingCert = (name: string): Promise<void> => hooks.writeServingCert(name);
 
   beforeAll(async () => {
-    certDir = mkdtempSync(join(tmpdir(), 'webhook-certs-'));
-    ca = await createCertificateAuthority(certDir, 'webhook-ca');
-    await writeServingCert('serving-1');
-    server = await startWebhookServer({
-      port: await freePort(),
-      host: '127.0.0.1',
-      certDir,
-      certName: 'tls.crt',
-      keyName: 'tls.key',
-      view: { allocatedAddresses: (kind, ns, name) => allocated.get(`${kind}/${ns ?? ''}/${name}`) ?? [] },
+    hooks = await startTestWebhookServer({
+      allocatedAddresses: (kind, ns, name) => allocated.get(`${kind}/${ns ?? ''}/${name}`) ?? [],
     });
+    server = hooks.server;
+    ca = hooks.ca;
     cp = await ControlPlane.start({ crds: crdPaths });
-    const caBundle = Buffer.from(ca.certPem).toString('base64');
-    const hooks = (type: 'mutate' | 'validate') =>
-      webhookRoutes()
-        .filter((r) => r.type === type)
-        .map((r) => ({
-          name: r.name,
-          admissionReviewVersions: ['v1'],
-          sideEffects: 'None',
-          failurePolicy: 'Fail',
-          matchPolicy: 'Equivalent',
-          clientConfig: { url: `https://127.0.0.1:${server.port}${r.path}`, caBundle },
-          rules: [
-            {
-              apiGroups: ['ipam.cluster.x-k8s.io'],
-              apiVersions: ['v1alpha2'],
-              operations: r.operations,
-              resources: [r.plural],
-            },
-          ],
-        }));
-    const v = await cp.access.request(
-      'POST',
-      '/apis/admissionregistration.k8s.io/v1/validatingwebhookconfigurations',
-      {
-        metadata: { name: 'ipam-validating' },
-        webhooks: hooks('validate'),
-      },
-    );
-    const m = await cp.access.request(
-      'POST',
-      '/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations',
-      {
-        metadata: { name: 'ipam-mutating' },
-        webhooks: hooks('mutate'),
-      },
-    );
-    expect([v.status, m.status]).toEqual([201, 201]);
+    const registration = await registerWebhooks(cp.access, server.port, ca.certPem, { name: 'ipam' });
+    expect(registration.statuses).toEqual([201, 201]);
   });
   afterAll(async () => {
-    await server?.close();
+    await hooks?.close();
     await cp?.stop();
-    rmSync(certDir, { recursive: true, force: true });
   });
 
   it('rejects an invalid pool with a message naming the field', async () => {
