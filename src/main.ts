@@ -48,6 +48,8 @@ async function main(): Promise<number> {
           tlsMinVersion: flags.tlsMinVersion,
           tlsCipherSuites: flags.tlsCipherSuites,
           view: manager,
+          onError: (err, path) =>
+            log.error({ err: err.message, stack: err.stack, path }, 'webhook handler failed'),
         });
   const health = await startHealthServer(flags.healthProbeBindAddress, {
     // Standing by is ready: a replica waiting for the lease must not be killed for it.

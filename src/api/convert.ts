@@ -19,9 +19,12 @@ import {
   POOL_VERSION_V1ALPHA1,
   POOL_VERSION_V1ALPHA2,
 } from './constants.js';
-import { type FieldError, invalid } from './errors.js';
+import { type FieldError, invalid, required } from './errors.js';
 import type { IPPool, IPPoolSpec, IPPoolSpecV1Alpha1, IPPoolV1Alpha1 } from './ippool-types.js';
 import type { KubeObject, ObjectMeta } from './meta.js';
+import type { JSONSchemaProps } from './schema/builder.js';
+import { ipPoolSpecV1Alpha1, ipPoolSpecV1Alpha2 } from './schema/ippool.js';
+import { validateAgainstSchema } from './schema/structural.js';
 
 export const API_VERSION_V1ALPHA1 = `${IPAM_GROUP}/${POOL_VERSION_V1ALPHA1}`;
 export const API_VERSION_V1ALPHA2 = `${IPAM_GROUP}/${POOL_VERSION_V1ALPHA2}`;
@@ -204,17 +207,33 @@ export function convertIPPoolToV1Alpha1(obj: IPPool): ConversionResult<IPPoolV1A
   return { ok: true, object: out };
 }
 
+/** The first schema error of a spec (null optional fields count as absent), if any. */
+function shapeErrors(schema: JSONSchemaProps, spec: unknown): FieldError | undefined {
+  if (spec === undefined || spec === null) return required('spec');
+  return validateAgainstSchema(schema, spec, 'spec')[0];
+}
+
 /**
  * Converts an IP pool object to `desiredAPIVersion`, as a ConversionReview asks. Objects already
  * in that version come back unchanged.
  */
 export function convertIPPool(obj: KubeObject, desiredAPIVersion: string): ConversionResult<KubeObject> {
   if (obj.apiVersion === desiredAPIVersion) return { ok: true, object: obj };
+  const metadata: unknown = obj.metadata;
+  if (
+    metadata !== undefined &&
+    (typeof metadata !== 'object' || metadata === null || Array.isArray(metadata))
+  ) {
+    return { ok: false, error: invalid('metadata', metadata, 'must be an object') };
+  }
   if (obj.apiVersion === API_VERSION_V1ALPHA1 && desiredAPIVersion === API_VERSION_V1ALPHA2) {
-    return convertIPPoolToV1Alpha2(obj as IPPoolV1Alpha1);
+    // The API server sends what it stored or was sent; a webhook still checks the shape first.
+    const shape = shapeErrors(ipPoolSpecV1Alpha1, (obj as IPPoolV1Alpha1).spec ?? {});
+    return shape ? { ok: false, error: shape } : convertIPPoolToV1Alpha2(obj as IPPoolV1Alpha1);
   }
   if (obj.apiVersion === API_VERSION_V1ALPHA2 && desiredAPIVersion === API_VERSION_V1ALPHA1) {
-    return convertIPPoolToV1Alpha1(obj as IPPool);
+    const shape = shapeErrors(ipPoolSpecV1Alpha2, (obj as IPPool).spec);
+    return shape ? { ok: false, error: shape } : convertIPPoolToV1Alpha1(obj as IPPool);
   }
   return {
     ok: false,

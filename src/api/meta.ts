@@ -71,6 +71,7 @@ export interface V1Beta1Condition {
 
 /** Key presence check, as Cluster API does for annotations such as paused. */
 export function hasAnnotation(obj: KubeObject, key: string): boolean {
-  const annotations = obj.metadata?.annotations;
-  return annotations !== undefined && Object.hasOwn(annotations, key);
+  const annotations: unknown = obj.metadata?.annotations;
+  // Objects reach us from webhooks unchecked: annotations may be anything there.
+  return typeof annotations === 'object' && annotations !== null && Object.hasOwn(annotations, key);
 }

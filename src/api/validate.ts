@@ -97,9 +97,21 @@ export function validateIPPoolSpec(spec: IPPoolSpec): FieldError[] {
  * validateIPPoolSpec. For the controller, which must not trust a pool blindly.
  */
 export function validateIPPoolObject(pool: { spec?: unknown }): FieldError[] {
-  if (pool.spec === undefined || pool.spec === null) return [required('spec')];
-  const shape = validateAgainstSchema(ipPoolSpecV1Alpha2, pool.spec, 'spec');
-  return shape.length > 0 ? shape : validateIPPoolSpec(pool.spec as IPPoolSpec);
+  const spec = specOfShape(pool);
+  return 'errors' in spec ? spec.errors : validateIPPoolSpec(spec.spec);
+}
+
+/**
+ * The spec of an object of unknown shape, checked against the v1alpha2 schema, with null optional
+ * fields dropped (the API server treats them as absent, and the rules must never see a null).
+ */
+export function specOfShape(pool: unknown): { spec: IPPoolSpec } | { errors: FieldError[] } {
+  const raw = typeof pool === 'object' && pool !== null ? (pool as { spec?: unknown }).spec : undefined;
+  if (raw === undefined || raw === null) return { errors: [required('spec')] };
+  const errors = validateAgainstSchema(ipPoolSpecV1Alpha2, raw, 'spec');
+  if (errors.length > 0) return { errors };
+  const spec = Object.fromEntries(Object.entries(raw).filter(([, v]) => v !== null));
+  return { spec: spec as unknown as IPPoolSpec };
 }
 
 /** The subnet is the lowest address with `prefix` bits; every entry must lie inside it. */

@@ -81,6 +81,42 @@ describe('admission handlers', () => {
     expect(update?.allowed).toBe(true);
     expect(update?.warnings).toHaveLength(2);
   });
+  it('deny objects of the wrong shape naming the field, instead of throwing', () => {
+    const cases: [unknown, string][] = [
+      [{ spec: null }, 'spec'],
+      [{ spec: { addresses: 5, prefix: 24 } }, 'spec.addresses'],
+      [{ spec: { addresses: [5], prefix: 24 } }, 'spec.addresses[0]'],
+      [
+        { spec: { addresses: ['10.0.0.0/24'], prefix: 24, excludedAddresses: [null] } },
+        'spec.excludedAddresses',
+      ],
+    ];
+    for (const [object, field] of cases) {
+      const out = validate(review('CREATE', object), 'InClusterIPPool', view).response;
+      expect(out?.allowed, JSON.stringify(object)).toBe(false);
+      expect(out?.status?.message, JSON.stringify(object)).toContain(field);
+    }
+    // A null optional field counts as absent, as for the API server.
+    const nullGateway = { spec: { addresses: ['10.0.0.0/24'], prefix: 24, gateway: null } };
+    expect(validate(review('CREATE', nullGateway), 'InClusterIPPool', view).response?.allowed).toBe(true);
+  });
+
+  it('fail conversions of malformed objects with a message', () => {
+    for (const objects of [
+      [null],
+      5,
+      [{ apiVersion: 'ipam.cluster.x-k8s.io/v1alpha1', spec: { subnet: 5 } }],
+    ]) {
+      const out = convert({
+        apiVersion: 'apiextensions.k8s.io/v1',
+        kind: 'ConversionReview',
+        request: { uid: 'c', desiredAPIVersion: 'ipam.cluster.x-k8s.io/v1alpha2', objects: objects as never },
+      });
+      expect(out.response?.result.status, JSON.stringify(objects)).toBe('Failure');
+      expect(out.response?.result.message).toBeTruthy();
+    }
+  });
+
   it('answer thousands of random pool specs, each allowed or denied with a message', () => {
     const next = rng(42);
     const pick = <T>(xs: readonly T[]): T => xs[Math.floor(next() * xs.length)] as T;

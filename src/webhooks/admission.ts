@@ -2,14 +2,14 @@
  * AdmissionReview v1 and ConversionReview v1 handling, pure: a review in, a review out. The server
  * only moves bytes; every decision is made here with the validation of src/api.
  */
-import { IPAM_GROUP } from '../api/constants.js';
+import { ANNOTATION_SKIP_VALIDATE_DELETE_WEBHOOK, IPAM_GROUP } from '../api/constants.js';
 import { convertIPPool } from '../api/convert.js';
 import { badRequestStatus, invalidStatus, type Status } from '../api/errors.js';
 import type { IPPool } from '../api/ippool-types.js';
-import type { KubeObject } from '../api/meta.js';
+import { hasAnnotation, type KubeObject } from '../api/meta.js';
 import {
   type AdmissionCheck,
-  defaultIPPoolSpec,
+  specOfShape,
   validateIPPoolCreate,
   validateIPPoolDelete,
   validateIPPoolUpdate,
@@ -58,9 +58,10 @@ function respond(
   extra: Partial<NonNullable<AdmissionReview['response']>> = {},
 ) {
   return {
-    apiVersion: review.apiVersion || 'admission.k8s.io/v1',
+    apiVersion:
+      typeof review.apiVersion === 'string' && review.apiVersion ? review.apiVersion : 'admission.k8s.io/v1',
     kind: 'AdmissionReview' as const,
-    response: { uid: review.request?.uid ?? '', allowed, ...extra },
+    response: { uid: typeof review.request?.uid === 'string' ? review.request.uid : '', allowed, ...extra },
   };
 }
 
@@ -77,62 +78,51 @@ function deny(
   return respond(review, false, { status });
 }
 
-function isPool(value: unknown): value is IPPool {
-  return (
-    typeof value === 'object' && value !== null && typeof (value as { spec?: unknown }).spec === 'object'
-  );
-}
-
 /** Defaulting is a no-op for IP pools (as in the Go provider): allowed, with an empty patch. */
 export function mutate(review: AdmissionReview): AdmissionReview {
-  const obj = review.request?.object;
-  if (isPool(obj)) defaultIPPoolSpec(obj.spec);
   return respond(review, true);
 }
 
+const NOT_SYNCED: Status = {
+  status: 'Failure',
+  code: 503,
+  reason: 'ServiceUnavailable',
+  message: 'the controller has not synced yet; retry',
+};
+
+/**
+ * Create, update and delete checks of the Go provider. The object is checked against the schema
+ * first: the API server calls admission webhooks before its own schema validation only for mutating
+ * ones, but a webhook must not trust any caller with the shape of what it sends.
+ */
 export function validate(review: AdmissionReview, kind: string, view: AllocationView): AdmissionReview {
   const req = review.request;
   if (!req) return respond(review, false, { status: badRequestStatus('the AdmissionReview has no request') });
-  const name = req.name ?? '';
+  const name = typeof req.name === 'string' ? req.name : '';
   if (req.operation === 'DELETE') {
-    const old = req.oldObject as KubeObject | undefined;
+    const old = (
+      typeof req.oldObject === 'object' && req.oldObject !== null ? req.oldObject : {}
+    ) as KubeObject;
+    const skip = hasAnnotation(old, ANNOTATION_SKIP_VALIDATE_DELETE_WEBHOOK);
     const allocated = view.allocatedAddresses(kind, req.namespace, name);
-    if (
-      allocated === undefined &&
-      !old?.metadata?.annotations?.['ipam.cluster.x-k8s.io/skip-validate-delete-webhook']
-    ) {
-      return respond(review, false, {
-        status: {
-          status: 'Failure',
-          code: 503,
-          reason: 'ServiceUnavailable',
-          message: 'the controller has not synced yet; retry',
-        },
-      });
-    }
-    const check = validateIPPoolDelete(old ?? {}, allocated?.length ?? 0);
+    if (allocated === undefined && !skip) return respond(review, false, { status: NOT_SYNCED });
+    const check = validateIPPoolDelete(old, allocated?.length ?? 0);
     return check.allowed ? respond(review, true) : deny(review, check, kind, name);
   }
-  if (!isPool(req.object)) {
-    return respond(review, false, { status: badRequestStatus('the object has no spec') });
+  const shaped = specOfShape(req.object);
+  if ('errors' in shaped) {
+    return deny(review, { allowed: false, reason: 'Invalid', errors: shaped.errors }, kind, name);
   }
-  if (req.operation === 'UPDATE' && isPool(req.oldObject)) {
+  const pool = { ...(req.object as IPPool), spec: shaped.spec };
+  if (req.operation === 'UPDATE') {
     const allocated = view.allocatedAddresses(kind, req.namespace, name);
-    if (allocated === undefined) {
-      return respond(review, false, {
-        status: {
-          status: 'Failure',
-          code: 503,
-          reason: 'ServiceUnavailable',
-          message: 'the controller has not synced yet; retry',
-        },
-      });
-    }
-    const check = validateIPPoolUpdate(req.oldObject.spec, req.object.spec, allocated);
-    return check.allowed ? admit(review, kind, req, req.object, view) : deny(review, check, kind, name);
+    if (allocated === undefined) return respond(review, false, { status: NOT_SYNCED });
+    const old = specOfShape(req.oldObject);
+    const check = validateIPPoolUpdate('spec' in old ? old.spec : shaped.spec, shaped.spec, allocated);
+    return check.allowed ? admit(review, kind, req, pool, view) : deny(review, check, kind, name);
   }
-  const check = validateIPPoolCreate(req.object.spec);
-  return check.allowed ? admit(review, kind, req, req.object, view) : deny(review, check, kind, name);
+  const check = validateIPPoolCreate(shaped.spec);
+  return check.allowed ? admit(review, kind, req, pool, view) : deny(review, check, kind, name);
 }
 
 /** Allowed, with warnings for what the Go provider admits silently but is likely a mistake. */
@@ -159,15 +149,31 @@ export interface ConversionReview {
   };
 }
 
+function conversionApiVersion(review: ConversionReview): string {
+  return typeof review.apiVersion === 'string' && review.apiVersion
+    ? review.apiVersion
+    : 'apiextensions.k8s.io/v1';
+}
+
 export function convert(review: ConversionReview): ConversionReview {
   const req = review.request;
-  const uid = req?.uid ?? '';
+  const uid = typeof req?.uid === 'string' ? req.uid : '';
   const converted: KubeObject[] = [];
-  for (const obj of req?.objects ?? []) {
-    const out = convertIPPool(obj, req?.desiredAPIVersion ?? '');
+  const objects: unknown = req?.objects ?? [];
+  const failure = (message: string): ConversionReview => ({
+    apiVersion: conversionApiVersion(review),
+    kind: 'ConversionReview',
+    response: { uid, convertedObjects: [], result: { status: 'Failure', message } },
+  });
+  if (!Array.isArray(objects)) return failure('request.objects must be a list');
+  for (const obj of objects as unknown[]) {
+    if (typeof obj !== 'object' || obj === null || Array.isArray(obj)) {
+      return failure('request.objects: every entry must be an object');
+    }
+    const out = convertIPPool(obj as KubeObject, req?.desiredAPIVersion ?? '');
     if (!out.ok) {
       return {
-        apiVersion: review.apiVersion,
+        apiVersion: conversionApiVersion(review),
         kind: 'ConversionReview',
         response: {
           uid,
@@ -179,8 +185,33 @@ export function convert(review: ConversionReview): ConversionReview {
     converted.push(out.object);
   }
   return {
-    apiVersion: review.apiVersion,
+    apiVersion: conversionApiVersion(review),
     kind: 'ConversionReview',
     response: { uid, convertedObjects: converted, result: { status: 'Success' } },
+  };
+}
+
+/** The answer to a review whose handler failed: denied with an InternalError, as controller-runtime does. */
+export function erroredAdmission(review: AdmissionReview, err: Error): AdmissionReview {
+  return respond(review, false, {
+    status: {
+      status: 'Failure',
+      code: 500,
+      reason: 'InternalError',
+      message: `webhook error: ${err.message}`,
+    },
+  });
+}
+
+export function erroredConversion(review: ConversionReview, err: Error): ConversionReview {
+  const uid = typeof review.request?.uid === 'string' ? review.request.uid : '';
+  return {
+    apiVersion: conversionApiVersion(review),
+    kind: 'ConversionReview',
+    response: {
+      uid,
+      convertedObjects: [],
+      result: { status: 'Failure', message: `conversion error: ${err.message}` },
+    },
   };
 }

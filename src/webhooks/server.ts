@@ -12,6 +12,8 @@ import {
   type AllocationView,
   type ConversionReview,
   convert,
+  erroredAdmission,
+  erroredConversion,
   mutate,
   validate,
 } from './admission.js';
@@ -29,6 +31,12 @@ export interface WebhookServerOptions {
   /** Comma-separated IANA names, as Go's --tls-cipher-suites takes them. */
   tlsCipherSuites?: string;
   view: AllocationView;
+  /** Called with an unexpected error of a handler (logged by main); the request is still answered. */
+  onError?: (err: Error, path: string) => void;
+}
+
+function isObject(body: unknown): body is Record<string, unknown> {
+  return typeof body === 'object' && body !== null && !Array.isArray(body);
 }
 
 export interface WebhookServer {
@@ -55,12 +63,29 @@ export async function startWebhookServer(opts: WebhookServerOptions): Promise<We
     logger: false,
   });
   for (const route of webhookRoutes()) {
-    app.post(route.path, async (req) => {
-      const review = req.body as AdmissionReview;
-      return route.type === 'mutate' ? mutate(review) : validate(review, route.kind, opts.view);
+    app.post(route.path, async (req, reply) => {
+      if (!isObject(req.body))
+        return reply.code(400).send({ message: 'the body must be an AdmissionReview' });
+      const review = req.body as unknown as AdmissionReview;
+      try {
+        return route.type === 'mutate' ? mutate(review) : validate(review, route.kind, opts.view);
+      } catch (err) {
+        // A bug must cost one request a clear denial, never the API server an opaque 500.
+        opts.onError?.(err as Error, route.path);
+        return erroredAdmission(review, err as Error);
+      }
     });
   }
-  app.post(CONVERSION_PATH, async (req) => convert(req.body as ConversionReview));
+  app.post(CONVERSION_PATH, async (req, reply) => {
+    if (!isObject(req.body)) return reply.code(400).send({ message: 'the body must be a ConversionReview' });
+    const review = req.body as unknown as ConversionReview;
+    try {
+      return convert(review);
+    } catch (err) {
+      opts.onError?.(err as Error, CONVERSION_PATH);
+      return erroredConversion(review, err as Error);
+    }
+  });
   app.get('/readyz', async () => 'ok');
 
   const reloadCertificates = () => {

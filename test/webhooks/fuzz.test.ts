@@ -271,36 +271,37 @@ const [V1, V2] = ['ipam.cluster.x-k8s.io/v1alpha1', 'ipam.cluster.x-k8s.io/v1alp
 const oldPool = { spec: { addresses: ['10.0.0.0/24'], prefix: 24 } };
 const pool = (more: { [key: string]: Json }): Json => ({ spec: { ...oldPool.spec, ...more } });
 
-// Inputs the random run turned up (seed 20261201), one per crash site, kept so they stay fixed.
-// Each crashes a handler: the server answers HTTP 500 with a TypeError instead of a review. The
-// API server sends the mutating hooks (and /convert) objects its schema has not checked yet.
+// Inputs the random run turned up (seed 20261201), one per former crash site, kept so they stay
+// fixed: each once crashed a handler (HTTP 500 with a TypeError instead of a review). The API server
+// sends the mutating hooks (and /convert) objects its schema has not checked yet. The comment above
+// each names the function that threw.
 type Route = 'mutate' | 'validate' | 'convert';
 const knownCrashes: [Route, string, Json][] = [
-  // BUG: validate.ts defaultIPPoolSpec: "(spec.addresses ?? []) is not iterable"
+  // was: validate.ts defaultIPPoolSpec: "(spec.addresses ?? []) is not iterable"
   ['mutate', 'addresses a number', adm('CREATE', { spec: { addresses: 5, prefix: 24 } })],
-  // BUG: validate.ts defaultIPPoolSpec: "Cannot read properties of null (reading 'addresses')"
+  // was: validate.ts defaultIPPoolSpec: "Cannot read properties of null (reading 'addresses')"
   ['mutate', 'spec null', adm('UPDATE', { spec: null }, oldPool)],
-  // BUG: validate.ts validateIPPoolSpec: "Cannot read properties of null (reading 'addresses')"
+  // was: validate.ts validateIPPoolSpec: "Cannot read properties of null (reading 'addresses')"
   ['validate', 'spec null', adm('CREATE', { spec: null })],
-  // BUG: validate.ts entryFamilies: "entries is not iterable"
+  // was: validate.ts entryFamilies: "entries is not iterable"
   ['validate', 'addresses an object', adm('CREATE', { spec: { addresses: { a: 1 }, prefix: 24 } })],
-  // BUG: validate.ts entryFamilies: "entries is not iterable"
+  // was: validate.ts entryFamilies: "entries is not iterable"
   ['validate', 'excludedAddresses a number', adm('UPDATE', pool({ excludedAddresses: 5 }), oldPool)],
-  // BUG: ip/entry.ts parseEntry (from validate.ts entryFamilies): "text.includes is not a function"
+  // was: ip/entry.ts parseEntry (from validate.ts entryFamilies): "text.includes is not a function"
   ['validate', 'an address a number', adm('CREATE', { spec: { addresses: [5], prefix: 24 } })],
-  // BUG: ip/entry.ts parseEntry: "Cannot read properties of null (reading 'includes')"
+  // was: ip/entry.ts parseEntry: "Cannot read properties of null (reading 'includes')"
   ['validate', 'an excluded address null', adm('CREATE', pool({ excludedAddresses: [null] }))],
-  // BUG: ip/address.ts parseIP (from validateIPPoolSpec): "Cannot read properties of null (reading 'length')"
+  // was: ip/address.ts parseIP (from validateIPPoolSpec): "Cannot read properties of null (reading 'length')"
   ['validate', 'gateway null', adm('CREATE', pool({ gateway: null }))],
-  // BUG: convert.ts convertIPPoolSpecToV1Alpha1: "Cannot read properties of undefined (reading 'addresses')"
+  // was: convert.ts convertIPPoolSpecToV1Alpha1: "Cannot read properties of undefined (reading 'addresses')"
   ['convert', 'a v1alpha2 object without spec', conv(V1, [{ apiVersion: V2, kind: 'InClusterIPPool' }])],
-  // BUG: convert.ts convertIPPoolSpecToV1Alpha2: "(spec.addresses ?? []) is not iterable"
+  // was: convert.ts convertIPPoolSpecToV1Alpha2: "(spec.addresses ?? []) is not iterable"
   ['convert', 'v1alpha1 addresses a number', conv(V2, [{ apiVersion: V1, spec: { addresses: 5 } }])],
-  // BUG: ip/entry.ts parseCIDR (from convertIPPoolSpecToV1Alpha2): "text.lastIndexOf is not a function"
+  // was: ip/entry.ts parseCIDR (from convertIPPoolSpecToV1Alpha2): "text.lastIndexOf is not a function"
   ['convert', 'a v1alpha1 subnet a number', conv(V2, [{ apiVersion: V1, spec: { subnet: 5 } }])],
-  // BUG: convert.ts convertIPPool: "Cannot read properties of null (reading 'apiVersion')"
+  // was: convert.ts convertIPPool: "Cannot read properties of null (reading 'apiVersion')"
   ['convert', 'a null object', conv(V2, [null])],
-  // BUG: admission.ts convert: "number 5 is not iterable"
+  // was: admission.ts convert: "number 5 is not iterable"
   ['convert', 'objects a number', conv(V2, 5)],
 ];
 
@@ -390,7 +391,7 @@ describe('the webhook server under a fuzz over HTTPS', () => {
     const raw: [string, string | Buffer, string][] = [
       ['invalid JSON', '{"apiVersion":', 'application/json'],
       ['an empty body', '', 'application/json'],
-      // BUG: admission.ts mutate/validate/convert: "Cannot read properties of null (reading 'request')"
+      // was: admission.ts mutate/validate/convert: "Cannot read properties of null (reading 'request')"
       ['JSON null', 'null', 'application/json'],
       ['a JSON number', '5', 'application/json'],
       ['a JSON string', '"AdmissionReview"', 'application/json'],
