@@ -10,7 +10,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { webhookConfigurations } from '../src/webhooks/manifests.js';
 import { ControlPlane, freePort } from '../test/harness/control-plane.js';
-import { createCertificateAuthority, issueCertificate } from '../test/harness/pki.js';
+import { createWebhookCertificates } from '../test/harness/pki.js';
 
 const root = dirname(dirname(fileURLToPath(import.meta.url)));
 const say = (line = '') => process.stdout.write(`${line}\n`);
@@ -18,16 +18,7 @@ const say = (line = '') => process.stdout.write(`${line}\n`);
 // The webhook server's certificate, as cert-manager would mount it; removed on exit.
 const certDir = mkdtempSync(join(tmpdir(), 'ipam-demo-certs-'));
 process.on('exit', () => rmSync(certDir, { recursive: true, force: true }));
-const ca = await createCertificateAuthority(certDir, 'demo-webhook-ca');
-const serving = await issueCertificate(certDir, ca, {
-  name: 'serving',
-  commonName: 'webhook',
-  altNames: ['IP:127.0.0.1'],
-  usage: 'server',
-});
-writeFileSync(join(certDir, 'tls.crt'), serving.certPem);
-writeFileSync(join(certDir, 'tls.key'), serving.keyPem);
-const caBundle = Buffer.from(ca.certPem).toString('base64');
+const { caBundle } = await createWebhookCertificates(certDir, 'demo-webhook-ca');
 const [webhookPort, healthPort] = [await freePort(), await freePort()];
 const webhookUrl = `https://127.0.0.1:${webhookPort}`;
 

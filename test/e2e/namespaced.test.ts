@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { request } from 'node:https';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -15,7 +15,7 @@ import {
   waitForAddress,
 } from '../controllers/fixture.js';
 import { ControlPlane, freePort } from '../harness/control-plane.js';
-import { type CertificateAuthority, createCertificateAuthority, issueCertificate } from '../harness/pki.js';
+import { type CertificateAuthority, createWebhookCertificates } from '../harness/pki.js';
 import { waitFor } from '../harness/wait.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '../..');
@@ -54,15 +54,7 @@ describe('the controller process with --namespace and the webhook server', () =>
 
   beforeAll(async () => {
     certDir = mkdtempSync(join(tmpdir(), 'e2e-webhook-certs-'));
-    ca = await createCertificateAuthority(certDir, 'e2e-ca');
-    const cert = await issueCertificate(certDir, ca, {
-      name: 'serving',
-      commonName: 'webhook',
-      altNames: ['IP:127.0.0.1'],
-      usage: 'server',
-    });
-    writeFileSync(join(certDir, 'tls.crt'), cert.certPem);
-    writeFileSync(join(certDir, 'tls.key'), cert.keyPem);
+    ({ ca } = await createWebhookCertificates(certDir, 'e2e-ca'));
     cp = await ControlPlane.start({ crds: crdPaths });
     for (const ns of ['mine', 'theirs']) await createNamespace(cp.access, ns);
     [healthPort, webhookPort] = [await freePort(), await freePort()];

@@ -119,3 +119,26 @@ export async function createServiceAccountKeys(
   await openssl(['pkey', '-in', keyFile, '-pubout', '-out', publicKeyFile]);
   return { keyFile, publicKeyFile };
 }
+
+/** A CA and a webhook serving certificate for 127.0.0.1, as `tls.crt`/`tls.key` in `dir`. */
+export interface WebhookCertificates {
+  ca: CertificateAuthority;
+  /** base64 of the CA certificate, for a caBundle. */
+  caBundle: string;
+}
+
+export async function createWebhookCertificates(
+  dir: string,
+  caName = 'webhook-ca',
+): Promise<WebhookCertificates> {
+  const ca = await createCertificateAuthority(dir, caName);
+  const cert = await issueCertificate(dir, ca, {
+    name: 'serving',
+    commonName: 'webhook',
+    altNames: ['IP:127.0.0.1'],
+    usage: 'server',
+  });
+  await writeFile(join(dir, 'tls.crt'), cert.certPem);
+  await writeFile(join(dir, 'tls.key'), cert.keyPem);
+  return { ca, caBundle: Buffer.from(ca.certPem).toString('base64') };
+}

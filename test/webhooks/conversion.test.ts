@@ -1,11 +1,11 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startWebhookServer, type WebhookServer } from '../../src/webhooks/server.js';
 import { crdPaths } from '../controllers/fixture.js';
 import { ControlPlane, freePort } from '../harness/control-plane.js';
-import { createCertificateAuthority, issueCertificate } from '../harness/pki.js';
+import { createWebhookCertificates } from '../harness/pki.js';
 
 const IPAM = '/apis/ipam.cluster.x-k8s.io';
 
@@ -16,15 +16,7 @@ describe('v1alpha1 pools through the conversion webhook', () => {
 
   beforeAll(async () => {
     certDir = mkdtempSync(join(tmpdir(), 'conversion-certs-'));
-    const ca = await createCertificateAuthority(certDir, 'conversion-ca');
-    const cert = await issueCertificate(certDir, ca, {
-      name: 'serving',
-      commonName: 'webhook',
-      altNames: ['IP:127.0.0.1'],
-      usage: 'server',
-    });
-    writeFileSync(join(certDir, 'tls.crt'), cert.certPem);
-    writeFileSync(join(certDir, 'tls.key'), cert.keyPem);
+    const { caBundle } = await createWebhookCertificates(certDir, 'conversion-ca');
     server = await startWebhookServer({
       port: await freePort(),
       host: '127.0.0.1',
@@ -38,7 +30,7 @@ describe('v1alpha1 pools through the conversion webhook', () => {
       crds: crdPaths,
       conversion: {
         url: `https://127.0.0.1:${server.port}/convert`,
-        caBundle: Buffer.from(ca.certPem).toString('base64'),
+        caBundle,
       },
     });
   });

@@ -1,11 +1,11 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect, type SecureVersion } from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startWebhookServer, type WebhookServer } from '../../src/webhooks/server.js';
 import { freePort } from '../harness/control-plane.js';
-import { type CertificateAuthority, createCertificateAuthority, issueCertificate } from '../harness/pki.js';
+import { type CertificateAuthority, createWebhookCertificates } from '../harness/pki.js';
 
 /** What a client limited to `version` (and, optionally, `ciphers`) negotiates, or why it failed. */
 function handshake(
@@ -52,16 +52,8 @@ describe('the webhook server TLS settings', () => {
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'webhook-tls-'));
-    ca = await createCertificateAuthority(dir, 'tls-ca');
-    // An RSA key would do too; the harness issues EC P-256, so the ECDSA suites apply.
-    const cert = await issueCertificate(dir, ca, {
-      name: 'serving',
-      commonName: 'webhook',
-      altNames: ['IP:127.0.0.1'],
-      usage: 'server',
-    });
-    writeFileSync(join(dir, 'tls.crt'), cert.certPem);
-    writeFileSync(join(dir, 'tls.key'), cert.keyPem);
+    // The harness issues EC P-256 keys, so the ECDSA suites apply.
+    ({ ca } = await createWebhookCertificates(dir, 'tls-ca'));
   });
   afterAll(async () => {
     for (const s of servers) await s.close();
