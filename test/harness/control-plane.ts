@@ -91,6 +91,18 @@ export class ControlPlane {
   }
 
   static async start(options: ControlPlaneOptions = {}): Promise<ControlPlane> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await ControlPlane.startOnce(options);
+      } catch (err) {
+        // Ports are picked free and released before etcd or the API server binds them; on a busy
+        // machine another process can take one in between. A fresh start gets fresh ports.
+        if (attempt >= 3 || !/address already in use/.test((err as Error).message)) throw err;
+      }
+    }
+  }
+
+  private static async startOnce(options: ControlPlaneOptions): Promise<ControlPlane> {
     const binaries = await ensureBinaries();
     installExitHooks();
     const dir = mkdtempSync(join(tmpdir(), 'ipam-control-plane-'));
