@@ -6,12 +6,21 @@
  * status patch) for N other claims, 32 in flight. Prints one JSON line.
  */
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-import { request as httpsRequest } from 'node:https';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ClusterAccess } from '../test/harness/access.js';
 import { ControlPlane, freePort } from '../test/harness/control-plane.js';
+import {
+  cpuSeconds,
+  diff,
+  peakRssMB,
+  perClaim,
+  selfCpuSeconds,
+  serverCounters,
+  socketCount,
+  sum,
+  watchBound,
+} from './e2e-stats.js';
 
 const root = dirname(dirname(fileURLToPath(import.meta.url)));
 const N = Number(process.env.BENCH_N ?? 5000);
@@ -19,6 +28,8 @@ const IN_FLIGHT = 32;
 // Like for like: the controller may have as many claims in flight as the baseline has requests.
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? IN_FLIGHT);
 const IPAM = '/apis/ipam.cluster.x-k8s.io';
+// Extra node flags for the controller process, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof".
+const NODE_FLAGS = (process.env.BENCH_NODE_FLAGS ?? '').split(/\s+/).filter(Boolean);
 
 async function pool<T>(items: T[], inFlight: number, fn: (item: T) => Promise<void>): Promise<void> {
   let next = 0;
@@ -44,6 +55,32 @@ async function must(
   return res;
 }
 
+/** The metadata the controller gives an IPAddress: owned by the claim and the pool, protected. */
+function controllerAddressMeta(name: string, claimUid: string) {
+  return {
+    name,
+    finalizers: ['ipam.cluster.x-k8s.io/ProtectAddress'],
+    ownerReferences: [
+      {
+        apiVersion: 'ipam.cluster.x-k8s.io/v1beta2',
+        kind: 'IPAddressClaim',
+        name,
+        uid: claimUid,
+        controller: true,
+        blockOwnerDeletion: true,
+      },
+      {
+        apiVersion: 'ipam.cluster.x-k8s.io/v1alpha2',
+        kind: 'GlobalInClusterIPPool',
+        name: 'none',
+        uid: claimUid,
+        controller: false,
+        blockOwnerDeletion: true,
+      },
+    ],
+  };
+}
+
 function claim(name: string, poolRef: Record<string, string>) {
   return {
     apiVersion: 'ipam.cluster.x-k8s.io/v1beta2',
@@ -53,64 +90,54 @@ function claim(name: string, poolRef: Record<string, string>) {
   };
 }
 
-/** Counts requests the API server served, by a metric label filter, from its /metrics. */
-async function requestCount(access: ClusterAccess, match: (labels: string) => boolean): Promise<number> {
-  const res = await access.request('GET', '/metrics');
-  let total = 0;
-  for (const line of res.text.split('\n')) {
-    if (!line.startsWith('apiserver_request_total{')) continue;
-    const labels = line.slice(line.indexOf('{'), line.lastIndexOf('}') + 1);
-    if (match(labels)) total += Number(line.slice(line.lastIndexOf(' ') + 1));
-  }
-  return total;
-}
-
-/** Resolves when `n` claims of the namespace carry status.addressRef, watching (not polling). */
-function waitAllBound(access: ClusterAccess, ns: string, n: number): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const bound = new Set<string>();
-    const url = new URL(`${IPAM}/v1beta2/namespaces/${ns}/ipaddressclaims?watch=1`, access.info.server);
-    const req = httpsRequest(url, {
-      ca: access.info.caPem,
-      cert: access.info.clientCertPem,
-      key: access.info.clientKeyPem,
-    });
-    req.on('response', (res) => {
-      let buf = '';
-      res.on('data', (chunk: Buffer) => {
-        buf += chunk.toString('utf8');
-        for (let nl = buf.indexOf('\n'); nl >= 0; nl = buf.indexOf('\n')) {
-          const ev = JSON.parse(buf.slice(0, nl)) as {
-            object: { metadata: { name: string }; status?: { addressRef?: unknown } };
-          };
-          buf = buf.slice(nl + 1);
-          if (ev.object.status?.addressRef) bound.add(ev.object.metadata.name);
-          if (bound.size >= n) {
-            req.destroy();
-            resolve();
-            return;
-          }
-        }
-      });
-      res.on('error', () => {});
-    });
-    req.on('error', (err) => (bound.size >= n ? undefined : reject(err)));
-    req.end();
-  });
-}
-
-function procStats(pid: number): { cpuSeconds: number; peakRssMB: number } {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  const ticks = Number(fields[11]) + Number(fields[12]);
-  const hwm = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return { cpuSeconds: ticks / 100, peakRssMB: Math.round(Number(hwm?.[1] ?? 0) / 1024) };
+/** Server-side cost of a phase: requests and watch events served, API server and etcd CPU. */
+interface PhaseMark {
+  at: number;
+  counters: Awaited<ReturnType<typeof serverCounters>>;
+  apiserverCpu: number;
+  etcdCpu: number;
+  benchCpu: number;
 }
 
 const cp = await ControlPlane.start({ crds: [join(root, 'crds'), join(root, 'test/crds/capi')] });
 try {
   const a = cp.access;
-  for (const ns of ['bench', 'baseline'])
+  const pids = cp.pids();
+  const apiserverPid = pids['kube-apiserver'] ?? 0;
+  const etcdPid = pids.etcd ?? 0;
+  const mark = async (): Promise<PhaseMark> => ({
+    counters: await serverCounters(a),
+    apiserverCpu: cpuSeconds(apiserverPid),
+    etcdCpu: cpuSeconds(etcdPid),
+    benchCpu: selfCpuSeconds(),
+    at: performance.now(),
+  });
+  const phase = (from: PhaseMark, to: PhaseMark, endedAt: number, watchEventsRead: number) => {
+    const requests = diff(from.counters.requests, to.counters.requests);
+    const watchEvents = diff(from.counters.watchEvents, to.counters.watchEvents);
+    const busy = diff(from.counters.requestSeconds, to.counters.requestSeconds);
+    const seconds = (endedAt - from.at) / 1000;
+    // Mean server-side latency of the writes every provider makes, and by Little's law the mean
+    // number of requests the server had in hand: a client that keeps it busy shows ≈ its in-flight.
+    const latencyMs: Record<string, number> = {};
+    for (const [k, v] of Object.entries(busy)) {
+      const n = requests[k] ?? 0;
+      if (n >= N / 2) latencyMs[k] = Number(((1000 * v) / n).toFixed(1));
+    }
+    return {
+      serverInFlight: Number((sum(busy) / seconds).toFixed(1)),
+      serverLatencyMs: latencyMs,
+      seconds: Number(((endedAt - from.at) / 1000).toFixed(2)),
+      requests,
+      watchEventsSent: watchEvents,
+      benchWatchEventsRead: watchEventsRead,
+      apiserverCpuSeconds: Number((to.apiserverCpu - from.apiserverCpu).toFixed(2)),
+      etcdCpuSeconds: Number((to.etcdCpu - from.etcdCpu).toFixed(2)),
+      benchCpuSeconds: Number((to.benchCpu - from.benchCpu).toFixed(2)),
+    };
+  };
+
+  for (const ns of ['bench', 'baseline', 'mimic'])
     await must(a, 'POST', '/api/v1/namespaces', { metadata: { name: ns } });
   await must(a, 'POST', `${IPAM}/v1alpha2/globalinclusterippools`, {
     apiVersion: 'ipam.cluster.x-k8s.io/v1alpha2',
@@ -121,44 +148,86 @@ try {
   const names = Array.from({ length: N }, (_, i) => `claim-${i}`);
 
   // Baseline: claims of a pool kind nobody serves, then the provider's three writes per claim.
-  await pool(names, IN_FLIGHT, async (name) => {
-    await must(
-      a,
-      'POST',
-      `${IPAM}/v1beta2/namespaces/baseline/ipaddressclaims`,
-      claim(name, { apiGroup: 'example.com', kind: 'Pool', name: 'x' }),
-    );
-  });
-  const baselineStart = performance.now();
-  await pool(names, IN_FLIGHT, async (name) => {
-    const path = `${IPAM}/v1beta2/namespaces/baseline/ipaddressclaims/${name}`;
-    await must(
-      a,
-      'PATCH',
-      path,
-      { metadata: { finalizers: ['ipam.cluster.x-k8s.io/ReleaseAddress'] } },
-      'application/merge-patch+json',
-    );
-    await must(a, 'POST', `${IPAM}/v1beta2/namespaces/baseline/ipaddresses`, {
-      apiVersion: 'ipam.cluster.x-k8s.io/v1beta2',
-      kind: 'IPAddress',
-      metadata: { name },
-      spec: {
-        address: '10.200.0.1',
-        prefix: 16,
-        claimRef: { name },
-        poolRef: { apiGroup: 'ipam.cluster.x-k8s.io', kind: 'GlobalInClusterIPPool', name: 'none' },
-      },
+  // Style 'controller' (BENCH_MIMIC=1 adds such a phase) sends the bodies the controller sends —
+  // optimistic-lock finalizer patch, an IPAddress with owner references and finalizer, conditions
+  // in the status — so a difference between it and the controller is the controller's own doing.
+  const writePhase = async (ns: string, style: 'plain' | 'controller') => {
+    const claimUid = new Map<string, { uid: string; rv: string }>();
+    await pool(names, IN_FLIGHT, async (name) => {
+      const res = await must(
+        a,
+        'POST',
+        `${IPAM}/v1beta2/namespaces/${ns}/ipaddressclaims`,
+        claim(name, { apiGroup: 'example.com', kind: 'Pool', name: 'x' }),
+      );
+      const meta = (res.body as { metadata: { uid: string; resourceVersion: string } }).metadata;
+      claimUid.set(name, { uid: meta.uid, rv: meta.resourceVersion });
     });
-    await must(
-      a,
-      'PATCH',
-      `${path}/status`,
-      { status: { addressRef: { name } } },
-      'application/merge-patch+json',
-    );
-  });
-  const baselineSeconds = (performance.now() - baselineStart) / 1000;
+    // Both phases end when the same kind of watcher has seen every claim bound: the server's cost
+    // of serving that watch and the bench's cost of reading it are paid on both sides.
+    const watch = watchBound(a, ns, N);
+    await watch.open;
+    const from = await mark();
+    const full = style === 'controller';
+    await pool(names, IN_FLIGHT, async (name) => {
+      const path = `${IPAM}/v1beta2/namespaces/${ns}/ipaddressclaims/${name}`;
+      const { uid, rv } = claimUid.get(name) ?? { uid: '', rv: '' };
+      const finalizers = ['ipam.cluster.x-k8s.io/ReleaseAddress'];
+      await must(
+        a,
+        'PATCH',
+        path,
+        { metadata: full ? { finalizers, resourceVersion: rv } : { finalizers } },
+        'application/merge-patch+json',
+      );
+      await must(a, 'POST', `${IPAM}/v1beta2/namespaces/${ns}/ipaddresses`, {
+        apiVersion: 'ipam.cluster.x-k8s.io/v1beta2',
+        kind: 'IPAddress',
+        metadata: full ? controllerAddressMeta(name, uid) : { name },
+        spec: {
+          address: '10.200.0.1',
+          prefix: 16,
+          ...(full ? { gateway: '10.200.0.254' } : {}),
+          claimRef: { name },
+          poolRef: { apiGroup: 'ipam.cluster.x-k8s.io', kind: 'GlobalInClusterIPPool', name: 'none' },
+        },
+      });
+      const at = `${new Date().toISOString().slice(0, 19)}Z`;
+      const conditions = [
+        {
+          type: 'Ready',
+          status: 'True',
+          reason: 'AddressAllocated',
+          message: `Address 10.200.0.1 allocated from GlobalInClusterIPPool none`,
+          lastTransitionTime: at,
+          observedGeneration: 1,
+        },
+        {
+          type: 'Paused',
+          status: 'False',
+          reason: 'NotPaused',
+          message: '',
+          lastTransitionTime: at,
+          observedGeneration: 1,
+        },
+      ];
+      await must(
+        a,
+        'PATCH',
+        `${path}/status`,
+        { status: full ? { conditions, addressRef: { name } } : { addressRef: { name } } },
+        'application/merge-patch+json',
+      );
+    });
+    await watch.done;
+    const endedAt = performance.now();
+    return phase(from, await mark(), endedAt, watch.events());
+  };
+  const baseline = await writePhase('baseline', 'plain');
+  // BENCH_MIMIC=after runs it once the controller is done, to see whether a phase costs more for
+  // coming later (a fuller store and watch cache) rather than for what it does.
+  const mimicWhen = process.env.BENCH_MIMIC;
+  let mimic = mimicWhen && mimicWhen !== 'after' ? await writePhase('mimic', 'controller') : undefined;
 
   // The provider: N claims created first, then the controller binds them all.
   const createStart = performance.now();
@@ -171,23 +240,15 @@ try {
     );
   });
   const createSeconds = (performance.now() - createStart) / 1000;
-  const ipamRequests = (l: string) =>
-    l.includes('group="ipam.cluster.x-k8s.io"') || l.includes('resource="leases"');
-  const statusWrites = (l: string) =>
-    l.includes('resource="globalinclusterippools"') &&
-    l.includes('subresource="status"') &&
-    l.includes('verb="PATCH"');
-  const [requestsBefore, statusBefore] = [
-    await requestCount(a, ipamRequests),
-    await requestCount(a, statusWrites),
-  ];
 
   const metricsPort = await freePort();
-  const bound = waitAllBound(a, 'bench', N);
-  const started = performance.now();
+  const watch = watchBound(a, 'bench', N);
+  await watch.open;
+  const from = await mark();
   const controller = spawn(
     process.execPath,
     [
+      ...NODE_FLAGS,
       join(root, 'dist/main.js'),
       `--kubeconfig=${cp.kubeconfigPath}`,
       '--webhook-port=0',
@@ -198,22 +259,28 @@ try {
     ],
     { stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, LOG_LEVEL: 'warn' } },
   );
-  let peak = { cpuSeconds: 0, peakRssMB: 0 };
-  const sampler = setInterval(() => {
+  const pid = controller.pid ?? 0;
+  let controllerCpu = 0;
+  let rss = 0;
+  let sockets = 0;
+  const sample = () => {
     try {
-      if (controller.pid) peak = procStats(controller.pid);
+      controllerCpu = cpuSeconds(pid);
+      rss = peakRssMB(pid);
+      sockets = Math.max(sockets, socketCount(pid));
     } catch {}
-  }, 200);
-  await bound;
-  const seconds = (performance.now() - started) / 1000;
-  if (controller.pid) peak = procStats(controller.pid);
+  };
+  const sampler = setInterval(sample, 200);
+  await watch.done;
+  const ended = performance.now();
+  sample();
   clearInterval(sampler);
-  // Let coalesced status writes land before counting them.
+  const cpuAtBound = controllerCpu;
+  const to = await mark();
+  // Let coalesced status writes (and background events) land before counting what came after.
   await new Promise((r) => setTimeout(r, 1500));
-  const [requestsAfter, statusAfter] = [
-    await requestCount(a, ipamRequests),
-    await requestCount(a, statusWrites),
-  ];
+  const settled = phase(from, await mark(), ended, watch.events());
+  const provider = phase(from, to, ended, watch.events());
   const metricsText = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
   const reconciles: Record<string, number> = {};
   for (const m of metricsText.matchAll(
@@ -224,25 +291,64 @@ try {
   const exited = new Promise((r) => controller.on('exit', r));
   controller.kill('SIGTERM');
   await exited;
+  if (mimicWhen === 'after') mimic = await writePhase('mimic', 'controller');
+
+  // Everything the server served in the phase is the controller's: the bench's own watch is counted
+  // when it ends, after the phase, and /metrics is no resource request.
+  const controllerRequests = settled.requests;
+  const ipamOrLeases = (k: string) => k.includes(' ipam.cluster.x-k8s.io/') || k.endsWith('/leases');
+  const statusWrites = settled.requests['PATCH ipam.cluster.x-k8s.io/globalinclusterippools/status'] ?? 0;
+  const seconds = provider.seconds;
   process.stdout.write(
     `${JSON.stringify({
       case: `e2e-${N}`,
       claims: N,
-      seconds: Number(seconds.toFixed(2)),
+      seconds,
+      firstBoundSeconds: Number((((watch.firstBoundAt() ?? ended) - from.at) / 1000).toFixed(2)),
       claimsPerSec: Math.round(N / seconds),
       controllerConcurrency: CONCURRENCY,
-      apiRequestsPerClaim: Number(((requestsAfter - requestsBefore) / N).toFixed(2)),
-      statusWritesPerPool: statusAfter - statusBefore,
-      controllerCpuSeconds: peak.cpuSeconds,
-      controllerPeakRssMB: peak.peakRssMB,
+      apiRequestsPerClaim: Number((sum(controllerRequests, ipamOrLeases) / N).toFixed(2)),
+      allRequestsPerClaim: Number((sum(controllerRequests) / N).toFixed(2)),
+      requestsPerClaim: perClaim(controllerRequests, N),
+      watchEventsSentPerClaim: perClaim(settled.watchEventsSent, N),
+      benchWatchEventsRead: settled.benchWatchEventsRead,
+      statusWritesPerPool: statusWrites,
+      controllerCpuSeconds: cpuAtBound,
+      controllerPeakRssMB: rss,
+      controllerPeakSockets: sockets,
+      apiserverCpuSeconds: provider.apiserverCpuSeconds,
+      etcdCpuSeconds: provider.etcdCpuSeconds,
+      benchCpuSeconds: provider.benchCpuSeconds,
+      serverInFlight: provider.serverInFlight,
+      serverLatencyMs: provider.serverLatencyMs,
       reconciles,
       createSeconds: Number(createSeconds.toFixed(2)),
       baseline: {
-        seconds: Number(baselineSeconds.toFixed(2)),
-        claimsPerSec: Math.round(N / baselineSeconds),
+        seconds: baseline.seconds,
+        claimsPerSec: Math.round(N / baseline.seconds),
         inFlight: IN_FLIGHT,
+        requestsPerClaim: perClaim(baseline.requests, N),
+        watchEventsSentPerClaim: perClaim(baseline.watchEventsSent, N),
+        apiserverCpuSeconds: baseline.apiserverCpuSeconds,
+        etcdCpuSeconds: baseline.etcdCpuSeconds,
+        benchCpuSeconds: baseline.benchCpuSeconds,
+        serverInFlight: baseline.serverInFlight,
+        serverLatencyMs: baseline.serverLatencyMs,
       },
-      ratio: Number((seconds / baselineSeconds).toFixed(2)),
+      ...(mimic
+        ? {
+            mimic: {
+              seconds: mimic.seconds,
+              requestsPerClaim: perClaim(mimic.requests, N),
+              apiserverCpuSeconds: mimic.apiserverCpuSeconds,
+              etcdCpuSeconds: mimic.etcdCpuSeconds,
+              benchCpuSeconds: mimic.benchCpuSeconds,
+              serverInFlight: mimic.serverInFlight,
+              serverLatencyMs: mimic.serverLatencyMs,
+            },
+          }
+        : {}),
+      ratio: Number((seconds / baseline.seconds).toFixed(2)),
     })}\n`,
   );
 } finally {

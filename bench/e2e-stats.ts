@@ -1,0 +1,190 @@
+/**
+ * What bench/e2e.ts measures besides wall-clock time: the API server's request and watch-event
+ * counters, CPU seconds of any process from /proc, and a watcher that resolves once N claims are
+ * bound. Kept apart so e2e.ts reads as the two phases it compares.
+ */
+import { readdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
+import { request as httpsRequest } from 'node:https';
+import type { ClusterAccess } from '../test/harness/access.js';
+
+/** Counter values by a readable key, from one scrape of the API server's /metrics. */
+export interface ServerCounters {
+  /** `VERB group/resource[/subresource]` → requests served (resource requests only). */
+  requests: Map<string, number>;
+  /** `group/resource` → watch events the server sent to watchers. */
+  watchEvents: Map<string, number>;
+  /** Like requests: seconds the server spent answering them (long-running watches excluded). */
+  requestSeconds: Map<string, number>;
+}
+
+function labelsOf(line: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  const body = line.slice(line.indexOf('{') + 1, line.lastIndexOf('}'));
+  for (const m of body.matchAll(/(\w+)="([^"]*)"/g)) out[m[1] ?? ''] = m[2] ?? '';
+  return out;
+}
+
+function add(map: Map<string, number>, key: string, n: number): void {
+  map.set(key, (map.get(key) ?? 0) + n);
+}
+
+let dumps = 0;
+
+export async function serverCounters(access: ClusterAccess): Promise<ServerCounters> {
+  const res = await access.request('GET', '/metrics');
+  // For digging: every scrape kept as a file, to diff counters the summary does not show.
+  const dumpDir = process.env.BENCH_DUMP_METRICS;
+  if (dumpDir) writeFileSync(`${dumpDir}/metrics-${dumps++}.txt`, res.text);
+  const requests = new Map<string, number>();
+  const watchEvents = new Map<string, number>();
+  const requestSeconds = new Map<string, number>();
+  const keyOf = (l: Record<string, string>) =>
+    `${l.verb} ${l.group || 'core'}/${l.resource}${l.subresource ? `/${l.subresource}` : ''}`;
+  for (const line of res.text.split('\n')) {
+    const value = Number(line.slice(line.lastIndexOf(' ') + 1));
+    if (line.startsWith('apiserver_request_total{')) {
+      const l = labelsOf(line);
+      // Non-resource paths (/metrics, /readyz, discovery) are the harness's, not a provider's work.
+      if (l.resource) add(requests, keyOf(l), value);
+    } else if (line.startsWith('apiserver_request_duration_seconds_sum{')) {
+      const l = labelsOf(line);
+      if (l.resource && l.verb !== 'WATCH') add(requestSeconds, keyOf(l), value);
+    } else if (line.startsWith('apiserver_watch_events_total{')) {
+      const l = labelsOf(line);
+      // Older servers label by kind, newer by resource; either names the collection.
+      add(watchEvents, `${l.group || 'core'}/${l.resource || l.kind || '?'}`, value);
+    }
+  }
+  return { requests, watchEvents, requestSeconds };
+}
+
+/** after − before, dropping keys that did not move. */
+export function diff(before: Map<string, number>, after: Map<string, number>): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [k, v] of [...after].sort(([a], [b]) => a.localeCompare(b))) {
+    const d = v - (before.get(k) ?? 0);
+    if (d !== 0) out[k] = d;
+  }
+  return out;
+}
+
+export function perClaim(counts: Record<string, number>, n: number): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [k, v] of Object.entries(counts)) out[k] = Number((v / n).toFixed(3));
+  return out;
+}
+
+export function sum(counts: Record<string, number>, match: (key: string) => boolean = () => true): number {
+  let total = 0;
+  for (const [k, v] of Object.entries(counts)) if (match(k)) total += v;
+  return total;
+}
+
+/** User + system CPU seconds of a process so far (clock ticks are 1/100 s on Linux). */
+export function cpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+export function peakRssMB(pid: number): number {
+  const hwm = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return Math.round(Number(hwm?.[1] ?? 0) / 1024);
+}
+
+/** Open sockets of a process (its TCP connections, plus a few listening ones). */
+export function socketCount(pid: number): number {
+  let n = 0;
+  for (const fd of readdirSync(`/proc/${pid}/fd`)) {
+    try {
+      if (readlinkSync(`/proc/${pid}/fd/${fd}`).startsWith('socket:')) n++;
+    } catch {}
+  }
+  return n;
+}
+
+/** CPU seconds of this process (the bench itself) so far. */
+export function selfCpuSeconds(): number {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1e6;
+}
+
+export interface BoundWatch {
+  /** Resolves when `n` distinct claims were seen with status.addressRef. */
+  done: Promise<void>;
+  /** Resolves once the server answered the watch, so a phase's clock never includes opening it. */
+  open: Promise<void>;
+  /** performance.now() when the first claim was seen bound (the controller's start-up ends there). */
+  firstBoundAt(): number | undefined;
+  /** Watch events this watcher received (the server also sent them: part of its cost). */
+  events(): number;
+}
+
+/**
+ * Watches the claims of a namespace until `n` of them carry status.addressRef. Both phases run
+ * one, so the API server's cost of serving it and the bench's cost of reading it fall on both
+ * sides alike. A line is JSON-parsed only when it mentions addressRef, which keeps the bench's
+ * own CPU (it shares the machine with what it measures) small. The API server closes a watcher
+ * that reads too slowly (a busy bench on a loaded machine): then it watches again from the last
+ * resourceVersion seen, so no event is lost and the phase still ends.
+ */
+export function watchBound(access: ClusterAccess, ns: string, n: number): BoundWatch {
+  let received = 0;
+  let firstBound: number | undefined;
+  let opened!: () => void;
+  const open = new Promise<void>((resolve) => {
+    opened = resolve;
+  });
+  const bound = new Set<string>();
+  let lastRV: string | undefined;
+  const done = new Promise<void>((resolve, reject) => {
+    const connect = () => {
+      const rv = lastRV ? `&resourceVersion=${lastRV}` : '';
+      const url = new URL(
+        `/apis/ipam.cluster.x-k8s.io/v1beta2/namespaces/${ns}/ipaddressclaims?watch=1${rv}`,
+        access.info.server,
+      );
+      const req = httpsRequest(url, {
+        ca: access.info.caPem,
+        cert: access.info.clientCertPem,
+        key: access.info.clientKeyPem,
+      });
+      req.on('response', (res) => {
+        opened();
+        let buf = '';
+        res.on('data', (chunk: Buffer) => {
+          buf += chunk.toString('utf8');
+          for (let nl = buf.indexOf('\n'); nl >= 0; nl = buf.indexOf('\n')) {
+            const line = buf.slice(0, nl);
+            buf = buf.slice(nl + 1);
+            received++;
+            // The object's own resourceVersion is the first in the line (metadata comes first).
+            lastRV = /"resourceVersion":"(\d+)"/.exec(line)?.[1] ?? lastRV;
+            if (!line.includes('"addressRef"')) continue;
+            const ev = JSON.parse(line) as {
+              object: { metadata: { name: string }; status?: { addressRef?: unknown } };
+            };
+            if (ev.object.status?.addressRef) {
+              firstBound ??= performance.now();
+              bound.add(ev.object.metadata.name);
+            }
+            if (bound.size >= n) {
+              req.destroy();
+              resolve();
+              return;
+            }
+          }
+        });
+        // Ended cleanly or reset: either way, watch again unless the phase is over.
+        res.on('close', () => {
+          if (bound.size < n) connect();
+        });
+        res.on('error', () => {});
+      });
+      req.on('error', (err) => (bound.size >= n ? undefined : reject(err)));
+      req.end();
+    };
+    connect();
+  });
+  return { done, open, events: () => received, firstBoundAt: () => firstBound };
+}
