@@ -6,6 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import { ANNOTATION_PAUSED, FINALIZER_PROTECT_ADDRESS, FINALIZER_RELEASE_ADDRESS } from '../api/constants.js';
 import {
+  compareResourceVersions,
   isAlreadyExists,
   isNotFound,
   isTransient,
@@ -49,6 +50,8 @@ interface Run {
   claim: LiveClaim;
   signal: AbortSignal;
   log: ControllerContext['log'];
+  /** Claim key → resourceVersion of our latest write to it, until the cache has caught up. */
+  written: Map<string, string>;
 }
 
 function poolName(pool: PoolState): string {
@@ -62,17 +65,43 @@ function refName(claim: LiveClaim): string {
 }
 
 export function claimReconciler(ctx: ControllerContext): Reconciler<string> {
+  const written = new Map<string, string>();
   return async (key, signal) => {
     const claim = ctx.claims.get(key);
-    if (!claim) return;
+    if (!claim) {
+      written.delete(key);
+      return;
+    }
+    if (cacheBehindOwnWrite(written, key, claim)) return;
     const [namespace, name] = [claim.metadata.namespace ?? '', claim.metadata.name ?? ''];
     const log = ctx.log.child({ IPAddressClaim: key, namespace, name, reconcileID: randomUUID() });
     if (!handlesPoolRef(claim.spec?.poolRef) || !passesWatchFilter(claim, ctx.watchFilter)) return;
-    const run: Run = { ctx, key, claim, signal, log };
+    const run: Run = { ctx, key, claim, signal, log, written };
     if (isPaused(claim))
       return setPaused(run, `IPAddressClaim ${key} has the ${ANNOTATION_PAUSED} annotation`);
     return reconcileClaim(run);
   };
+}
+
+/**
+ * True when the cached claim is older than what our own last write to it returned. Another event
+ * (the IPAddress's ADDED, say) can start a reconcile before the claim's own update reached the
+ * cache; reconciling that stale copy would write the status again (with a new transition time) or
+ * patch the finalizer against an old resourceVersion and fail with Conflict. Nothing is lost by
+ * waiting: the update we are behind on is on its way, and its event queues the claim again.
+ */
+function cacheBehindOwnWrite(written: Map<string, string>, key: string, claim: LiveClaim): boolean {
+  const ours = written.get(key);
+  if (ours === undefined) return false;
+  const order = compareResourceVersions(claim.metadata.resourceVersion, ours);
+  if (order !== undefined && order < 0) return true;
+  written.delete(key);
+  return false;
+}
+
+function remember(run: Run, obj: LiveClaim | undefined): void {
+  const rv = obj?.metadata?.resourceVersion;
+  if (rv) run.written.set(run.key, rv);
 }
 
 async function reconcileClaim(run: Run): Promise<Step> {
@@ -128,6 +157,7 @@ async function ensureFinalizer(run: Run): Promise<void> {
     },
     { namespace: run.claim.metadata.namespace, fieldManager: run.ctx.fieldManager, signal: run.signal },
   );
+  remember(run, run.claim);
 }
 
 async function ensureAddress(run: Run, pool: PoolState): Promise<Step> {
@@ -338,8 +368,8 @@ async function writeConditions(
   if (!changed && !addressRefChanged) return;
   const patch: Record<string, unknown> = v1beta1 ? { v1beta2: { conditions } } : { conditions };
   if (addressName !== undefined) patch.addressRef = { name: addressName };
-  await ignoreNotFound(
-    ctx.client.patchStatus(
+  try {
+    const updated = await ctx.client.patchStatus<LiveClaim>(
       ctx.claimResource,
       claim.metadata.name ?? '',
       { status: patch },
@@ -348,7 +378,10 @@ async function writeConditions(
         fieldManager: ctx.fieldManager,
         signal: run.signal,
       },
-    ),
-  );
+    );
+    remember(run, updated);
+  } catch (err) {
+    if (!isNotFound(err)) throw err;
+  }
   return;
 }
