@@ -68,9 +68,13 @@ export function diff(before: Map<string, number>, after: Map<string, number>): R
   return out;
 }
 
+/** Per claim, 4 decimals; what rounds to 0 (the server's own housekeeping) is left out. */
 export function perClaim(counts: Record<string, number>, n: number): Record<string, number> {
   const out: Record<string, number> = {};
-  for (const [k, v] of Object.entries(counts)) out[k] = Number((v / n).toFixed(3));
+  for (const [k, v] of Object.entries(counts)) {
+    const x = Number((v / n).toFixed(4));
+    if (x !== 0) out[k] = x;
+  }
   return out;
 }
 

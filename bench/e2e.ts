@@ -6,6 +6,7 @@
  * status patch) for N other claims, 32 in flight. Prints one JSON line.
  */
 import { spawn } from 'node:child_process';
+import { openSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ClusterAccess } from '../test/harness/access.js';
@@ -29,6 +30,7 @@ const IN_FLIGHT = 32;
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? IN_FLIGHT);
 const IPAM = '/apis/ipam.cluster.x-k8s.io';
 // Extra node flags for the controller process, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof".
+const logFile = process.env.BENCH_CONTROLLER_LOG;
 const NODE_FLAGS = (process.env.BENCH_NODE_FLAGS ?? '').split(/\s+/).filter(Boolean);
 
 async function pool<T>(items: T[], inFlight: number, fn: (item: T) => Promise<void>): Promise<void> {
@@ -257,7 +259,11 @@ try {
       '--insecure-diagnostics',
       `--ipaddressclaim-concurrency=${CONCURRENCY}`,
     ],
-    { stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, LOG_LEVEL: 'warn' } },
+    // BENCH_CONTROLLER_LOG=<file> keeps the controller's info log (timestamps of its start-up).
+    {
+      stdio: ['ignore', logFile === undefined ? 'ignore' : openSync(logFile, 'w'), 'inherit'],
+      env: { ...process.env, LOG_LEVEL: logFile === undefined ? 'warn' : 'info' },
+    },
   );
   const pid = controller.pid ?? 0;
   let controllerCpu = 0;
