@@ -8,7 +8,12 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { ClusterAccess, type ClusterInfo } from './access.js';
 import { type ControlPlaneBinaries, ensureBinaries } from './binaries.js';
 import { type ConversionTarget, installCustomResourceDefinitions } from './crds.js';
-import { createCertificateAuthority, createServiceAccountKeys, issueCertificate } from './pki.js';
+import {
+  type CertificateAuthority,
+  createCertificateAuthority,
+  createServiceAccountKeys,
+  issueCertificate,
+} from './pki.js';
 
 export interface ControlPlaneOptions {
   /** Also run kube-controller-manager (garbage collector + namespace controller). */
@@ -78,6 +83,8 @@ export class ControlPlane {
   private apiServerArgs: string[] = [];
   private etcdArgs: string[] = [];
   private stopped = false;
+  private clusterCa: CertificateAuthority | undefined;
+  private users = 0;
 
   private constructor(
     readonly binaries: ControlPlaneBinaries,
@@ -146,6 +153,7 @@ export class ControlPlane {
         etcdUrl,
       );
       live.add(cp);
+      cp.clusterCa = ca;
       cp.etcdArgs = [
         '--name=default',
         `--data-dir=${join(dir, 'etcd')}`,
@@ -187,6 +195,26 @@ export class ControlPlane {
       else rmSync(dir, { recursive: true, force: true });
       throw err;
     }
+  }
+
+  /**
+   * A kubeconfig for `user` (and one group) with a client certificate of this cluster's CA: for
+   * tests that run something with only the rights RBAC gives that user, not system:masters.
+   */
+  async kubeconfigFor(user: string, group?: string): Promise<string> {
+    if (!this.clusterCa) throw new Error('the control plane has no CA');
+    const n = ++this.users;
+    const cert = await issueCertificate(join(this.dir, 'pki'), this.clusterCa, {
+      name: `user-${n}`,
+      commonName: user,
+      ...(group ? { organization: group } : {}),
+      usage: 'client',
+    });
+    const path = join(this.dir, `kubeconfig-user-${n}`);
+    await writeFile(path, kubeconfig(this.info.server, this.info.caPem, cert.certPem, cert.keyPem), {
+      mode: 0o600,
+    });
+    return path;
   }
 
   get kubeconfigPath(): string {

@@ -1,0 +1,48 @@
+/**
+ * What the controllers may do, as Kubernetes RBAC: the Go provider's ClusterRole (its kubebuilder
+ * markers) plus events, which we write and it does not. A test runs the controller as a user bound
+ * to exactly these rules, so a request they do not allow fails a test instead of a cluster.
+ */
+import { CLUSTER_GROUP, IP_POOL_KINDS, IPAM_GROUP, PREFIX_POOL_KINDS } from '../api/constants.js';
+
+export interface PolicyRule {
+  apiGroups: string[];
+  resources: string[];
+  verbs: string[];
+}
+
+const POOLS = [...IP_POOL_KINDS, ...PREFIX_POOL_KINDS].map((k) => `${k.toLowerCase()}s`).sort();
+const ALL = ['create', 'delete', 'get', 'list', 'patch', 'update', 'watch'];
+
+/** The ClusterRole `manager-role`. */
+export const MANAGER_RULES: readonly PolicyRule[] = [
+  { apiGroups: [''], resources: ['events'], verbs: ['create', 'patch'] },
+  { apiGroups: [CLUSTER_GROUP], resources: ['clusters'], verbs: ['get', 'list', 'watch'] },
+  { apiGroups: [IPAM_GROUP], resources: [...POOLS, 'ipaddresses'], verbs: ALL },
+  {
+    apiGroups: [IPAM_GROUP],
+    resources: [
+      ...POOLS.map((p) => `${p}/finalizers`),
+      'ipaddressclaims/finalizers',
+      'ipaddresses/finalizers',
+    ],
+    verbs: ['update'],
+  },
+  {
+    apiGroups: [IPAM_GROUP],
+    resources: [...POOLS.map((p) => `${p}/status`), 'ipaddressclaims/status', 'ipaddresses/status'],
+    verbs: ['get', 'patch', 'update'],
+  },
+  {
+    apiGroups: [IPAM_GROUP],
+    resources: ['ipaddressclaims'],
+    verbs: ['get', 'list', 'patch', 'update', 'watch'],
+  },
+];
+
+/** The Role `leader-election-role` in the provider's namespace: the Lease (and events about it). */
+export const LEADER_ELECTION_RULES: readonly PolicyRule[] = [
+  { apiGroups: [''], resources: ['configmaps'], verbs: ALL },
+  { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ALL },
+  { apiGroups: [''], resources: ['events'], verbs: ['create', 'patch'] },
+];

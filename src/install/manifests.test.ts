@@ -1,0 +1,41 @@
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { parseFlags } from '../observability/flags.js';
+import { managerDeployment, providerObjects, renderInstallManifestFiles } from './manifests.js';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+describe('install manifests', () => {
+  it('are up to date on disk (run `npm run generate` after changing them)', () => {
+    for (const file of renderInstallManifestFiles()) {
+      expect(readFileSync(join(root, file.path), 'utf8'), file.path).toBe(file.content);
+    }
+  });
+
+  it('start the manager with flags it accepts, leader election on', () => {
+    const deployment = managerDeployment() as {
+      spec: { template: { spec: { containers: { args: string[] }[] } } };
+    };
+    const flags = parseFlags(deployment.spec.template.spec.containers[0]?.args ?? []);
+    expect(flags.leaderElect).toBe(true);
+    expect(flags.diagnosticsAddress).toBe(':8443');
+  });
+
+  it('use the Go provider names under its namespace', () => {
+    const names = providerObjects().map((o) => {
+      const { kind, metadata } = o as { kind: string; metadata: { name: string; namespace?: string } };
+      return `${kind}/${metadata.namespace ?? ''}/${metadata.name}`;
+    });
+    expect(names).toEqual([
+      'Namespace//capi-ipam-in-cluster-system',
+      'ServiceAccount/capi-ipam-in-cluster-system/capi-ipam-in-cluster-controller-manager',
+      'ClusterRole//capi-ipam-in-cluster-manager-role',
+      'ClusterRoleBinding//capi-ipam-in-cluster-manager-rolebinding',
+      'Role/capi-ipam-in-cluster-system/capi-ipam-in-cluster-leader-election-role',
+      'RoleBinding/capi-ipam-in-cluster-system/capi-ipam-in-cluster-leader-election-rolebinding',
+      'Deployment/capi-ipam-in-cluster-system/capi-ipam-in-cluster-controller-manager',
+    ]);
+  });
+});
