@@ -68,13 +68,10 @@ export function diff(before: Map<string, number>, after: Map<string, number>): R
   return out;
 }
 
-/** Per claim, 4 decimals; what rounds to 0 (the server's own housekeeping) is left out. */
-export function perClaim(counts: Record<string, number>, n: number): Record<string, number> {
+/** Per claim, 4 decimals; counts below `min` (the server's own housekeeping) are left out. */
+export function perClaim(counts: Record<string, number>, n: number, min = 1): Record<string, number> {
   const out: Record<string, number> = {};
-  for (const [k, v] of Object.entries(counts)) {
-    const x = Number((v / n).toFixed(4));
-    if (x !== 0) out[k] = x;
-  }
+  for (const [k, v] of Object.entries(counts)) if (v >= min) out[k] = Number((v / n).toFixed(4));
   return out;
 }
 

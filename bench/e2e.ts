@@ -229,7 +229,9 @@ try {
   // BENCH_MIMIC=after runs it once the controller is done, to see whether a phase costs more for
   // coming later (a fuller store and watch cache) rather than for what it does.
   const mimicWhen = process.env.BENCH_MIMIC;
-  let mimic = mimicWhen && mimicWhen !== 'after' ? await writePhase('mimic', 'controller') : undefined;
+  // BENCH_MIMIC_STYLE=plain makes that phase a second plain baseline (what coming later costs).
+  const mimicStyle = process.env.BENCH_MIMIC_STYLE === 'plain' ? 'plain' : 'controller';
+  let mimic = mimicWhen && mimicWhen !== 'after' ? await writePhase('mimic', mimicStyle) : undefined;
 
   // The provider: N claims created first, then the controller binds them all.
   const createStart = performance.now();
@@ -297,7 +299,7 @@ try {
   const exited = new Promise((r) => controller.on('exit', r));
   controller.kill('SIGTERM');
   await exited;
-  if (mimicWhen === 'after') mimic = await writePhase('mimic', 'controller');
+  if (mimicWhen === 'after') mimic = await writePhase('mimic', mimicStyle);
 
   // Everything the server served in the phase is the controller's: the bench's own watch is counted
   // when it ends, after the phase, and /metrics is no resource request.
@@ -316,7 +318,7 @@ try {
       apiRequestsPerClaim: Number((sum(controllerRequests, ipamOrLeases) / N).toFixed(2)),
       allRequestsPerClaim: Number((sum(controllerRequests) / N).toFixed(2)),
       requestsPerClaim: perClaim(controllerRequests, N),
-      watchEventsSentPerClaim: perClaim(settled.watchEventsSent, N),
+      watchEventsSentPerClaim: perClaim(settled.watchEventsSent, N, 5),
       benchWatchEventsRead: settled.benchWatchEventsRead,
       statusWritesPerPool: statusWrites,
       controllerCpuSeconds: cpuAtBound,
@@ -334,7 +336,7 @@ try {
         claimsPerSec: Math.round(N / baseline.seconds),
         inFlight: IN_FLIGHT,
         requestsPerClaim: perClaim(baseline.requests, N),
-        watchEventsSentPerClaim: perClaim(baseline.watchEventsSent, N),
+        watchEventsSentPerClaim: perClaim(baseline.watchEventsSent, N, 5),
         apiserverCpuSeconds: baseline.apiserverCpuSeconds,
         etcdCpuSeconds: baseline.etcdCpuSeconds,
         benchCpuSeconds: baseline.benchCpuSeconds,
@@ -352,6 +354,7 @@ try {
               serverInFlight: mimic.serverInFlight,
               serverLatencyMs: mimic.serverLatencyMs,
             },
+            ratioToMimic: Number((seconds / mimic.seconds).toFixed(2)),
           }
         : {}),
       ratio: Number((seconds / baseline.seconds).toFixed(2)),
