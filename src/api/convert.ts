@@ -210,7 +210,7 @@ export function convertIPPoolToV1Alpha1(obj: IPPool): ConversionResult<IPPoolV1A
 /** The first schema error of a spec (null optional fields count as absent), if any. */
 function shapeErrors(schema: JSONSchemaProps, spec: unknown): FieldError | undefined {
   if (spec === undefined || spec === null) return required('spec');
-  return validateAgainstSchema(schema, spec, 'spec')[0];
+  return validateAgainstSchema(schema, spec, 'spec', { typesOnly: true })[0];
 }
 
 /**

@@ -92,9 +92,9 @@ export function validateIPPoolSpec(spec: IPPoolSpec): FieldError[] {
 }
 
 /**
- * Checks a pool's spec of unknown shape: first against the v1alpha2 schema the CRD is generated
- * from (as the API server would), then, if it has the right shape, every rule of
- * validateIPPoolSpec. For the controller, which must not trust a pool blindly.
+ * Checks a pool's spec of unknown shape: first its shape against the v1alpha2 schema the CRD is
+ * generated from, then, if it has the right shape, every rule of validateIPPoolSpec. For the
+ * controller and the webhooks, which must not trust a pool blindly.
  */
 export function validateIPPoolObject(pool: { spec?: unknown }): FieldError[] {
   const spec = specOfShape(pool);
@@ -102,13 +102,14 @@ export function validateIPPoolObject(pool: { spec?: unknown }): FieldError[] {
 }
 
 /**
- * The spec of an object of unknown shape, checked against the v1alpha2 schema, with null optional
+ * The spec of an object of unknown shape, checked against the v1alpha2 schema's types and required
+ * fields (bounds are left to the Go provider's rules, so its messages stay), with null optional
  * fields dropped (the API server treats them as absent, and the rules must never see a null).
  */
 export function specOfShape(pool: unknown): { spec: IPPoolSpec } | { errors: FieldError[] } {
   const raw = typeof pool === 'object' && pool !== null ? (pool as { spec?: unknown }).spec : undefined;
   if (raw === undefined || raw === null) return { errors: [required('spec')] };
-  const errors = validateAgainstSchema(ipPoolSpecV1Alpha2, raw, 'spec');
+  const errors = validateAgainstSchema(ipPoolSpecV1Alpha2, raw, 'spec', { typesOnly: true });
   if (errors.length > 0) return { errors };
   const spec = Object.fromEntries(Object.entries(raw).filter(([, v]) => v !== null));
   return { spec: spec as unknown as IPPoolSpec };

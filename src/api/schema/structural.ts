@@ -27,6 +27,11 @@ function join(path: string, key: string): string {
 export interface StructuralOptions {
   /** Report fields the schema does not declare (the API server prunes them, or refuses them under strict field validation). */
   unknownFields?: boolean;
+  /**
+   * Check only types, required fields and structure, not bounds (minimum, lengths, patterns, enums,
+   * item counts): for callers whose own rules answer those in their own (the Go provider's) words.
+   */
+  typesOnly?: boolean;
 }
 
 /**
@@ -51,6 +56,46 @@ export function validateAgainstSchema(
   }
   const errors: FieldError[] = [];
   const bad = (detail: string) => errors.push(invalid(path, value, `${path} in body ${detail}`));
+  if (!options.typesOnly) checkBounds(schema, value, path, errors, bad);
+  if (Array.isArray(value) && schema.items) {
+    value.forEach((item, i) => {
+      errors.push(...validateAgainstSchema(schema.items!, item, `${path}[${i}]`, options));
+    });
+  }
+  if (typeOf(value) === 'object' && schema.type === 'object') {
+    const obj = value as Record<string, unknown>;
+    const present = Object.keys(obj).filter((k) => obj[k] !== null && obj[k] !== undefined);
+    if (schema.minProperties !== undefined && present.length < schema.minProperties) {
+      bad(`should have at least ${schema.minProperties} properties`);
+    }
+    for (const name of schema.required ?? []) {
+      if (!present.includes(name)) errors.push(required(join(path, name)));
+    }
+    const props = schema.properties;
+    for (const key of present) {
+      const child = props?.[key] ?? schema.additionalProperties;
+      if (child) errors.push(...validateAgainstSchema(child, obj[key], join(path, key), options));
+      else if (options.unknownFields && props && !schema['x-kubernetes-preserve-unknown-fields']) {
+        errors.push({
+          type: 'FieldValueInvalid',
+          field: join(path, key),
+          badValue: obj[key],
+          detail: 'field not declared in schema',
+        });
+      }
+    }
+  }
+  return errors;
+}
+
+/** Numeric bounds, string lengths and patterns, enums and item counts of one value. */
+function checkBounds(
+  schema: JSONSchemaProps,
+  value: unknown,
+  path: string,
+  errors: FieldError[],
+  bad: (detail: string) => void,
+): void {
   if (typeof value === 'number') {
     if (schema.minimum !== undefined && value < schema.minimum)
       bad(`should be greater than or equal to ${schema.minimum}`);
@@ -93,34 +138,5 @@ export function validateAgainstSchema(
         detail: `must have at most ${schema.maxItems} items`,
       });
     }
-    if (schema.items) {
-      value.forEach((item, i) => {
-        errors.push(...validateAgainstSchema(schema.items!, item, `${path}[${i}]`, options));
-      });
-    }
   }
-  if (typeOf(value) === 'object' && schema.type === 'object') {
-    const obj = value as Record<string, unknown>;
-    const present = Object.keys(obj).filter((k) => obj[k] !== null && obj[k] !== undefined);
-    if (schema.minProperties !== undefined && present.length < schema.minProperties) {
-      bad(`should have at least ${schema.minProperties} properties`);
-    }
-    for (const name of schema.required ?? []) {
-      if (!present.includes(name)) errors.push(required(join(path, name)));
-    }
-    const props = schema.properties;
-    for (const key of present) {
-      const child = props?.[key] ?? schema.additionalProperties;
-      if (child) errors.push(...validateAgainstSchema(child, obj[key], join(path, key), options));
-      else if (options.unknownFields && props && !schema['x-kubernetes-preserve-unknown-fields']) {
-        errors.push({
-          type: 'FieldValueInvalid',
-          field: join(path, key),
-          badValue: obj[key],
-          detail: 'field not declared in schema',
-        });
-      }
-    }
-  }
-  return errors;
 }
