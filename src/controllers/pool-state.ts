@@ -31,7 +31,8 @@ export interface HoldResult {
 
 export class PoolState {
   /** address → keys (namespace/name of IPAddress or claim) holding it; more than one is a duplicate. */
-  private readonly holders = new Map<string, Set<string>>();
+  // One holder is a plain string; a Set only for the rare duplicate: 100k Sets cost ~25 MB.
+  private readonly holders = new Map<string, string | Set<string>>();
   private readonly heldBy = new Map<string, string>();
   /** Claims waiting for a free address, woken when one is released. */
   readonly waiting = new Set<string>();
@@ -55,7 +56,8 @@ export class PoolState {
   }
 
   holdersOf(address: string): ReadonlySet<string> {
-    return this.holders.get(address) ?? new Set();
+    const held = this.holders.get(address);
+    return typeof held === 'string' ? new Set([held]) : (held ?? new Set());
   }
 
   /** Every address held (reserved or allocated), for the webhook's update check. */
@@ -86,7 +88,7 @@ export class PoolState {
     if (previous === address) return {};
     if (previous !== undefined) this.unhold(holder);
     const others = this.holders.get(address);
-    const duplicateOf = others && others.size > 0 ? [...others][0] : undefined;
+    const duplicateOf = typeof others === 'string' ? others : others ? [...others][0] : undefined;
     if (!duplicateOf) this.allocator?.reserve(address);
     this.link(address, holder);
     return duplicateOf ? { duplicateOf } : {};
@@ -97,9 +99,18 @@ export class PoolState {
     const address = this.heldBy.get(holder);
     if (address === undefined) return undefined;
     this.heldBy.delete(holder);
-    const set = this.holders.get(address);
-    set?.delete(holder);
-    if (set && set.size > 0) return undefined;
+    const held = this.holders.get(address);
+    if (held instanceof Set) {
+      held.delete(holder);
+      if (held.size > 1) return undefined;
+      const [last] = held;
+      if (last !== undefined) {
+        this.holders.set(address, last);
+        return undefined;
+      }
+    } else if (held !== undefined && held !== holder) {
+      return undefined;
+    }
     this.holders.delete(address);
     this.allocator?.release(address);
     return address;
@@ -127,11 +138,9 @@ export class PoolState {
 
   private link(address: string, holder: string): void {
     this.heldBy.set(holder, address);
-    let set = this.holders.get(address);
-    if (!set) {
-      set = new Set();
-      this.holders.set(address, set);
-    }
-    set.add(holder);
+    const held = this.holders.get(address);
+    if (held === undefined || held === holder) this.holders.set(address, holder);
+    else if (typeof held === 'string') this.holders.set(address, new Set([held, holder]));
+    else held.add(holder);
   }
 }

@@ -155,7 +155,14 @@ export class KubeClient {
    */
   async listAll<T extends KubeObject>(
     resource: ResourceDescriptor,
-    opts: ListOptions = {},
+    opts: ListOptions & {
+      /**
+       * Applied to each item as its page arrives, so a caller that keeps less than the whole object
+       * (an informer dropping managedFields) never holds every raw page at once: at 200k objects
+       * that was ~600 MB of peak heap, which V8 then kept.
+       */
+      map?: (item: T) => T;
+    } = {},
   ): Promise<{ items: T[]; resourceVersion: string }> {
     const items: T[] = [];
     let resourceVersion = '';
@@ -168,7 +175,10 @@ export class KubeClient {
       });
       const apiVersion = apiVersionOf(resource);
       // Items of a list carry no apiVersion/kind; fill them in so cached objects are self-describing.
-      for (const item of page.items) items.push({ apiVersion, kind: resource.kind, ...item });
+      for (const item of page.items) {
+        const full = { apiVersion, kind: resource.kind, ...item };
+        items.push(opts.map ? opts.map(full) : full);
+      }
       if (!continueToken) resourceVersion = page.metadata.resourceVersion ?? '';
       continueToken = page.metadata.continue || undefined;
     } while (continueToken);

@@ -201,14 +201,14 @@ export class Informer<T extends KubeObject> {
       fieldSelector: this.options.fieldSelector,
       limit: this.options.pageSize ?? 500,
       signal,
+      map: (item) => this.transform(item),
     });
     if (signal.aborted) return;
     this.counters.lists++;
     if (this.synced) this.counters.relists++;
     const initial = !this.synced;
     const listed = new Set<string>();
-    for (const item of items) {
-      const obj = this.transform(item);
+    for (const obj of items) {
       listed.add(objectKey(obj));
       this.upsert(obj, initial);
     }
