@@ -75,7 +75,7 @@ export class Connection {
     this.userAgent = options.userAgent ?? 'cluster-api-ipam-provider-in-cluster-ts';
   }
 
-  /** Loads the kubeconfig the way kubectl and client-go do: KUBECONFIG, ~/.kube/config, in-cluster. */
+  /** Loads the kubeconfig as controller-runtime does: KUBECONFIG, in-cluster, ~/.kube/config. */
   static fromDefault(options?: ConnectionOptions): Connection {
     return new Connection(KubeConfigLoader.fromDefault(), options);
   }

@@ -169,19 +169,22 @@ describe('KUBECONFIG with several files', () => {
     );
   });
 
-  it('uses ~/.kube/config without KUBECONFIG, then the service account', async () => {
+  it('uses the service account in a pod before ~/.kube/config, as controller-runtime does', async () => {
     const home = join(dir, 'home');
     const sa = join(dir, 'sa');
     await mkdir(join(home, '.kube'), { recursive: true });
     await mkdir(sa);
     await writeFile(join(sa, 'token'), 'sa-token');
-    const env = { HOME: home, KUBERNETES_SERVICE_HOST: '10.96.0.1', KUBERNETES_SERVICE_PORT: '443' };
-    expect(KubeConfigLoader.fromDefault(env, sa).getCurrentCluster().server).toBe('https://10.96.0.1:443');
     await writeFile(join(home, '.kube/config'), config({}, { token: 't' }));
-    expect(KubeConfigLoader.fromDefault(env, sa).getCurrentCluster().server).toBe('https://10.1.2.3:6443');
+    const pod = { HOME: home, KUBERNETES_SERVICE_HOST: '10.96.0.1', KUBERNETES_SERVICE_PORT: '443' };
+    expect(KubeConfigLoader.fromDefault(pod, sa).getCurrentCluster().server).toBe('https://10.96.0.1:443');
+    // Outside a pod (no service host), the home config.
+    expect(KubeConfigLoader.fromDefault({ HOME: home }, sa).getCurrentCluster().server).toBe(
+      'https://10.1.2.3:6443',
+    );
     await rm(join(home, '.kube/config'));
     await rm(join(sa, 'token'));
-    expect(() => KubeConfigLoader.fromDefault(env, sa)).toThrow(/no kubeconfig/);
+    expect(() => KubeConfigLoader.fromDefault(pod, sa)).toThrow(/no kubeconfig/);
   });
 });
 

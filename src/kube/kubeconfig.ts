@@ -310,19 +310,22 @@ export class KubeConfigLoader implements KubeConfig {
     return new KubeConfigLoader(cluster, user, context);
   }
 
-  /** As the controller always did: KUBECONFIG, then ~/.kube/config, then the in-cluster service account. */
+  /**
+   * controller-runtime's order (the --kubeconfig flag is the caller's): KUBECONFIG, then the
+   * in-cluster service account, then ~/.kube/config — so a pod never picks up a stray home config.
+   */
   static fromDefault(
     env: NodeJS.ProcessEnv = process.env,
     serviceAccountDir = SERVICE_ACCOUNT_DIR,
   ): KubeConfigLoader {
     if (env.KUBECONFIG) return KubeConfigLoader.fromFiles(env.KUBECONFIG.split(delimiter).filter(Boolean));
+    if (env.KUBERNETES_SERVICE_HOST && existsSync(join(serviceAccountDir, 'token')))
+      return KubeConfigLoader.inCluster(env, serviceAccountDir);
     const home = env.HOME ?? homedir();
     const file = join(home, '.kube', 'config');
     if (existsSync(file)) return KubeConfigLoader.fromFile(file);
-    if (existsSync(join(serviceAccountDir, 'token')))
-      return KubeConfigLoader.inCluster(env, serviceAccountDir);
     throw new KubeConfigError(
-      `no kubeconfig: KUBECONFIG is unset, ${file} does not exist and this is not a pod with a service account`,
+      `no kubeconfig: KUBECONFIG is unset, this is not a pod with a service account and ${file} does not exist`,
     );
   }
 
