@@ -18,12 +18,12 @@ import {
 import type { IPPool } from '../api/ippool-types.js';
 import type { KnownPool } from '../api/warnings.js';
 import {
-  dropManagedFields,
   EventRecorder,
   Informer,
   type KubeClient,
   type ResourceDescriptor,
   runWorkers,
+  slimForCache,
   type WorkerPool,
   WorkQueue,
 } from '../kube/index.js';
@@ -157,11 +157,13 @@ export class Manager {
     const claimResource = res(KIND_IP_ADDRESS_CLAIM, 'ipaddressclaims');
     const addressResource = res(KIND_IP_ADDRESS, 'ipaddresses');
     const ns = this.opts.namespace;
-    // managedFields are most of an object's bytes and we never read them: keep them out of caches.
+    // managedFields are most of an object's bytes and we never read them; repeated strings are
+    // shared: one transform (and one string table) for every cache.
+    const slim = slimForCache();
     const claims = new Informer<LiveClaim>(client, claimResource, {
       namespace: ns,
       logger: log,
-      transform: dropManagedFields,
+      transform: slim,
       indexers: {
         [CLAIM_POOL_INDEX]: (c) =>
           handlesPoolRef(c.spec?.poolRef) ? [poolKeyOfRef(c.spec.poolRef, c.metadata.namespace)] : [],
@@ -174,7 +176,7 @@ export class Manager {
     const addresses = new Informer<LiveAddress>(client, addressResource, {
       namespace: ns,
       logger: log,
-      transform: dropManagedFields,
+      transform: slim,
     });
     const pools = IP_POOL_KINDS.map((kind) => {
       const r = poolResource(kind);
@@ -183,7 +185,7 @@ export class Manager {
         informer: new Informer<Live<IPPool>>(client, r, {
           namespace: r.namespaced ? ns : undefined,
           logger: log,
-          transform: dropManagedFields,
+          transform: slim,
         }),
       };
     });
@@ -191,7 +193,7 @@ export class Manager {
       ? new Informer<LiveCluster>(client, res(KIND_CLUSTER, 'clusters', CLUSTER_GROUP, clusterVersion), {
           namespace: ns,
           logger: log,
-          transform: dropManagedFields,
+          transform: slim,
         })
       : undefined;
 

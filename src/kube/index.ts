@@ -97,6 +97,7 @@ export {
   type Status,
   splitObjectKey,
 } from './resource.js';
+export { StringInterner, slimForCache } from './slim.js';
 export {
   type ReconcileResult,
   type Reconciler,
