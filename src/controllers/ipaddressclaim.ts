@@ -112,14 +112,10 @@ async function reconcileClaim(run: Run): Promise<Step> {
   if (!pool) {
     if (isDeleting(run.claim)) return release(run, undefined);
     run.log.info({ pool: refName(run.claim) }, 'pool not found; waiting for it to be created');
-    return setStatus(
-      run,
-      ready(
-        'False',
-        Reasons.PoolNotFound,
-        `${refName(run.claim)} not found; the claim waits until it exists`,
-      ),
-    );
+    const message = `${refName(run.claim)} not found; the claim waits until it exists`;
+    // Repeats of the same warning only bump the Event's count.
+    run.ctx.recorder.warning(run.claim, Reasons.PoolNotFound, message);
+    return setStatus(run, ready('False', Reasons.PoolNotFound, message));
   }
   if (isPaused(pool.pool)) return setPaused(run, `${poolName(pool)} has the ${ANNOTATION_PAUSED} annotation`);
   if (isDeleting(run.claim)) return release(run, pool);

@@ -100,6 +100,13 @@ describe('the claim controller', () => {
     await createClaim(cp.access, ns, 'early', { kind: 'InClusterIPPool', name: 'later' });
     const claim = await waitForReason(cp.access, ns, 'early', 'PoolNotFound');
     expect(readyOf(claim)?.message).toContain('later');
+    const event = await waitFor('a PoolNotFound event on the claim', async () => {
+      const res = await cp.access.request<{
+        items: { reason: string; type: string; involvedObject: { name: string } }[];
+      }>('GET', `/api/v1/namespaces/${ns}/events`);
+      return res.body.items.find((e) => e.involvedObject.name === 'early' && e.reason === 'PoolNotFound');
+    });
+    expect(event.type).toBe('Warning');
     await createPool(cp.access, 'InClusterIPPool', ns, 'later', {
       addresses: ['10.1.0.10-10.1.0.20'],
       prefix: 24,
