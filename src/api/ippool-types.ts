@@ -1,5 +1,5 @@
 import type { IPPoolKind } from './constants.js';
-import type { KubeList, KubeObject } from './meta.js';
+import type { Condition, KubeList, KubeObject } from './meta.js';
 
 /**
  * Spec of InClusterIPPool and GlobalInClusterIPPool, `v1alpha2` (the stored version). The two kinds
@@ -27,20 +27,10 @@ export interface IPPoolStatusAddresses {
   outOfRange: number;
 }
 
-/** metav1.Condition as it appears on the wire. */
-export interface IPPoolCondition {
-  type: string;
-  status: 'True' | 'False' | 'Unknown';
-  reason: string;
-  message: string;
-  lastTransitionTime: string;
-  observedGeneration?: number;
-}
-
 export interface IPPoolStatus {
   ipAddresses?: IPPoolStatusAddresses;
   /** Ours, beyond the Go provider: Ready (False while the spec is invalid). */
-  conditions?: IPPoolCondition[];
+  conditions?: Condition[];
 }
 
 export interface IPPool extends KubeObject {

@@ -1,12 +1,6 @@
-/** metav1.Condition, as Cluster API v1beta2 objects carry them in status.conditions. */
-export interface Condition {
-  type: string;
-  status: 'True' | 'False' | 'Unknown';
-  reason: string;
-  message: string;
-  lastTransitionTime: string;
-  observedGeneration?: number;
-}
+import type { Condition } from '../api/meta.js';
+
+export type { Condition };
 
 export type ConditionInput = Omit<Condition, 'lastTransitionTime'>;
 

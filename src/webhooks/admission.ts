@@ -149,46 +149,35 @@ export interface ConversionReview {
   };
 }
 
-function conversionApiVersion(review: ConversionReview): string {
-  return typeof review.apiVersion === 'string' && review.apiVersion
-    ? review.apiVersion
-    : 'apiextensions.k8s.io/v1';
+/** A ConversionReview answer; the uid and apiVersion are echoed only when they are strings. */
+function conversionAnswer(
+  review: ConversionReview,
+  result: { status: 'Success' | 'Failure'; message?: string },
+  convertedObjects: KubeObject[] = [],
+): ConversionReview {
+  const apiVersion =
+    typeof review.apiVersion === 'string' && review.apiVersion
+      ? review.apiVersion
+      : 'apiextensions.k8s.io/v1';
+  const uid = typeof review.request?.uid === 'string' ? review.request.uid : '';
+  return { apiVersion, kind: 'ConversionReview', response: { uid, convertedObjects, result } };
 }
 
 export function convert(review: ConversionReview): ConversionReview {
   const req = review.request;
-  const uid = typeof req?.uid === 'string' ? req.uid : '';
   const converted: KubeObject[] = [];
   const objects: unknown = req?.objects ?? [];
-  const failure = (message: string): ConversionReview => ({
-    apiVersion: conversionApiVersion(review),
-    kind: 'ConversionReview',
-    response: { uid, convertedObjects: [], result: { status: 'Failure', message } },
-  });
+  const failure = (message: string) => conversionAnswer(review, { status: 'Failure', message });
   if (!Array.isArray(objects)) return failure('request.objects must be a list');
   for (const obj of objects as unknown[]) {
     if (typeof obj !== 'object' || obj === null || Array.isArray(obj)) {
       return failure('request.objects: every entry must be an object');
     }
     const out = convertIPPool(obj as KubeObject, req?.desiredAPIVersion ?? '');
-    if (!out.ok) {
-      return {
-        apiVersion: conversionApiVersion(review),
-        kind: 'ConversionReview',
-        response: {
-          uid,
-          convertedObjects: [],
-          result: { status: 'Failure', message: `${out.error.field}: ${out.error.detail}` },
-        },
-      };
-    }
+    if (!out.ok) return failure(`${out.error.field}: ${out.error.detail}`);
     converted.push(out.object);
   }
-  return {
-    apiVersion: conversionApiVersion(review),
-    kind: 'ConversionReview',
-    response: { uid, convertedObjects: converted, result: { status: 'Success' } },
-  };
+  return conversionAnswer(review, { status: 'Success' }, converted);
 }
 
 /** The answer to a review whose handler failed: denied with an InternalError, as controller-runtime does. */
@@ -204,14 +193,5 @@ export function erroredAdmission(review: AdmissionReview, err: Error): Admission
 }
 
 export function erroredConversion(review: ConversionReview, err: Error): ConversionReview {
-  const uid = typeof review.request?.uid === 'string' ? review.request.uid : '';
-  return {
-    apiVersion: conversionApiVersion(review),
-    kind: 'ConversionReview',
-    response: {
-      uid,
-      convertedObjects: [],
-      result: { status: 'Failure', message: `conversion error: ${err.message}` },
-    },
-  };
+  return conversionAnswer(review, { status: 'Failure', message: `conversion error: ${err.message}` });
 }
