@@ -1,6 +1,7 @@
 import { execFile } from 'node:child_process';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { connect } from 'node:tls';
 import { promisify } from 'node:util';
 
 const run = promisify(execFile);
@@ -141,4 +142,15 @@ export async function createWebhookCertificates(
   await writeFile(join(dir, 'tls.crt'), cert.certPem);
   await writeFile(join(dir, 'tls.key'), cert.keyPem);
   return { ca, caBundle: Buffer.from(ca.certPem).toString('base64') };
+}
+
+/** The serial number of the certificate a TLS server on 127.0.0.1:`port` presents (verified with `caPem`). */
+export function servedCertificateSerial(port: number, caPem: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = connect({ host: '127.0.0.1', port, ca: caPem }, () => {
+      resolve(socket.getPeerCertificate().serialNumber);
+      socket.end();
+    });
+    socket.on('error', reject);
+  });
 }

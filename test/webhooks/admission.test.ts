@@ -1,9 +1,8 @@
-import { connect } from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { WebhookServer } from '../../src/webhooks/server.js';
 import { crdPaths } from '../controllers/fixture.js';
 import { ControlPlane } from '../harness/control-plane.js';
-import type { CertificateAuthority } from '../harness/pki.js';
+import { type CertificateAuthority, servedCertificateSerial } from '../harness/pki.js';
 import { registerWebhooks, startTestWebhookServer, type TestWebhookServer } from './setup.js';
 
 const poolYaml = (name: string, spec: string, annotations = '') => `apiVersion: ipam.cluster.x-k8s.io/v1alpha2
@@ -92,14 +91,7 @@ describe('the admission webhooks through the API server', () => {
   });
 
   it('serves a rotated certificate without a restart', async () => {
-    const serial = () =>
-      new Promise<string>((resolve, reject) => {
-        const s = connect({ host: '127.0.0.1', port: server.port, ca: ca.certPem }, () => {
-          resolve(s.getPeerCertificate().serialNumber);
-          s.end();
-        });
-        s.on('error', reject);
-      });
+    const serial = () => servedCertificateSerial(server.port, ca.certPem);
     const before = await serial();
     await writeServingCert('serving-2');
     server.reloadCertificates();

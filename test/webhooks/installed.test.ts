@@ -16,7 +16,6 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { connect } from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
 import { startWebhookServer, type WebhookServer } from '../../src/webhooks/server.js';
@@ -31,7 +30,12 @@ import {
   waitForAddress,
 } from '../controllers/fixture.js';
 import { ControlPlane, freePort } from '../harness/control-plane.js';
-import { type CertificateAuthority, createCertificateAuthority, issueCertificate } from '../harness/pki.js';
+import {
+  type CertificateAuthority,
+  createCertificateAuthority,
+  issueCertificate,
+  servedCertificateSerial,
+} from '../harness/pki.js';
 import { waitFor } from '../harness/wait.js';
 
 const root = join(import.meta.dirname, '..', '..');
@@ -81,14 +85,7 @@ describe('the webhooks installed from manifests/webhook.yaml, with the controlle
     }
   }
 
-  const serial = () =>
-    new Promise<string>((resolve, reject) => {
-      const s = connect({ host: '127.0.0.1', port: server.port, ca: ca.certPem }, () => {
-        resolve(s.getPeerCertificate().serialNumber);
-        s.end();
-      });
-      s.on('error', reject);
-    });
+  const serial = () => servedCertificateSerial(server.port, ca.certPem);
 
   beforeAll(async () => {
     workDir = mkdtempSync(join(tmpdir(), 'installed-webhooks-'));
