@@ -2,7 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { createWriteStream, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
+import { constants, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ClusterAccess, type ClusterInfo } from './access.js';
@@ -59,14 +59,22 @@ function installExitHooks(): void {
   process.on('exit', () => {
     for (const cp of live) cp.killNow();
   });
+  let stopping = false;
   for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
-    process.once(signal, () => {
+    process.on(signal, () => {
+      const code = 128 + (constants.signals[signal] ?? 0);
+      if (stopping) {
+        // A second signal while stopping (Ctrl-C twice, a supervisor's timeout): stop waiting. Dying
+        // of it instead would skip the exit hook and leave etcd running.
+        for (const cp of live) cp.killNow();
+        process.exit(code);
+      }
+      stopping = true;
       // Stop gracefully (etcd flushes, the API server closes watches), but never hang on it.
       const stops = [...live].map((cp) => cp.stop().catch(() => cp.killNow()));
       void Promise.race([Promise.all(stops), sleep(10_000)]).finally(() => {
         for (const cp of live) cp.killNow();
-        // Re-raise so the process ends the way the signal asked (exit code 128+n).
-        process.kill(process.pid, signal);
+        process.exit(code);
       });
     });
   }

@@ -73,8 +73,13 @@ describe('a control plane of its own', () => {
     expect(existsSync(other.dir)).toBe(false);
   });
 
-  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-    it(`leaves no process and no directory behind when the run is interrupted with ${signal}`, async () => {
+  for (const [signal, times] of [
+    ['SIGINT', 1],
+    ['SIGTERM', 1],
+    ['SIGTERM', 2],
+  ] as const) {
+    const how = times === 1 ? signal : `${signal} twice in a row`;
+    it(`leaves no process and no directory behind when the run is interrupted with ${how}`, async () => {
       const fixture = join(dirname(fileURLToPath(import.meta.url)), 'fixtures/hold-control-plane.ts');
       const child = spawn(process.execPath, ['--import', 'tsx', fixture], {
         stdio: ['ignore', 'pipe', 'inherit'],
@@ -97,6 +102,12 @@ describe('a control plane of its own', () => {
       const pids = Object.values(started.pids);
       expect(pids.every(alive)).toBe(true);
       child.kill(signal);
+      if (times === 2) {
+        // Again once the graceful stop is under way (the API server goes first, etcd after it).
+        const apiServer = started.pids['kube-apiserver'] ?? 0;
+        await waitFor('the graceful stop to begin', () => !alive(apiServer), { intervalMs: 5 });
+        child.kill(signal);
+      }
       await exited;
       await waitFor('the components to be gone', () => pids.every((p) => !alive(p)));
       expect(existsSync(started.dir)).toBe(false);
