@@ -11,6 +11,7 @@
  * BENCH_HEAP_SNAPSHOT=1 writes a heap snapshot of the loaded controller (the path is in the JSON).
  * BENCH_MAIN, a comma-separated list of controller entry points (default dist/main.js), measures
  * several builds against the same objects, one JSON line each: creating them takes the minutes.
+ * An entry may carry node flags of its own after its path ("dist/main.js --max-semi-space-size=1").
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
@@ -30,7 +31,11 @@ const NS = 'bench';
 const POOL = 'bench';
 const NODE_FLAGS = (process.env.BENCH_NODE_FLAGS ?? '').split(/\s+/).filter(Boolean);
 const HEAP_SNAPSHOT = process.env.BENCH_HEAP_SNAPSHOT === '1';
-const MAINS = (process.env.BENCH_MAIN ?? join(root, 'dist/main.js')).split(',').filter(Boolean);
+const MAINS = (process.env.BENCH_MAIN ?? join(root, 'dist/main.js'))
+  .split(',')
+  .map((entry) => entry.trim().split(/\s+/))
+  .filter(([path]) => Boolean(path))
+  .map(([path, ...flags]) => ({ path: path as string, flags }));
 // RSS settles a few seconds after the last burst of work (GC, freed buffers); sample after that.
 const SETTLE_MS = 10_000;
 
@@ -94,7 +99,11 @@ interface Controller {
   stop(): Promise<void>;
 }
 
-async function startController(main: string, kubeconfig: string, heapDir?: string): Promise<Controller> {
+async function startController(
+  main: { path: string; flags: string[] },
+  kubeconfig: string,
+  heapDir?: string,
+): Promise<Controller> {
   // Ports of our choosing rather than :0, so the bench knows where to poll /readyz and /metrics.
   const [healthPort, metricsPort] = [await freePort(), await freePort()];
   const started = performance.now();
@@ -102,8 +111,9 @@ async function startController(main: string, kubeconfig: string, heapDir?: strin
     process.execPath,
     [
       ...NODE_FLAGS,
+      ...main.flags,
       ...(heapDir ? [`--diagnostic-dir=${heapDir}`, '--heapsnapshot-signal=SIGUSR2'] : []),
-      main,
+      main.path,
       `--kubeconfig=${kubeconfig}`,
       '--leader-elect=false',
       '--webhook-port=0',
@@ -227,7 +237,7 @@ try {
     await sleep(SETTLE_MS);
     idleMem.push(await measure(idle));
     await idle.stop();
-    log(`idle ${main}: ${JSON.stringify(idleMem.at(-1))}`);
+    log(`idle ${main.path} ${main.flags.join(' ')}: ${JSON.stringify(idleMem.at(-1))}`);
   }
 
   const createdPool = await must(a, 'POST', `${IPAM}/v1alpha2/globalinclusterippools`, {
@@ -322,7 +332,7 @@ try {
     const writesBefore = await ipamWrites(a);
     const loaded = await startController(main, cp.kubeconfigPath, heapDir);
     controllers.push(loaded);
-    log(`${main}: loaded controller ready after ${loaded.readySeconds} s`);
+    log(`${main.path} ${main.flags.join(' ')}: loaded controller ready after ${loaded.readySeconds} s`);
     await settle(loaded, WITH_CLAIMS ? N : 0);
     const loadedMem = await measure(loaded);
     const writesByController = (await ipamWrites(a)) - writesBefore;
@@ -336,7 +346,7 @@ try {
     process.stdout.write(
       `${JSON.stringify({
         case: `memory-${N}`,
-        ...(MAINS.length > 1 || process.env.BENCH_MAIN ? { main } : {}),
+        ...(MAINS.length > 1 || process.env.BENCH_MAIN ? { main: main.path, nodeFlags: main.flags } : {}),
         ipAddresses: N,
         claims: WITH_CLAIMS ? N : 0,
         rssMB: loadedMem.rssMB,

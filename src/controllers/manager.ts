@@ -23,11 +23,13 @@ import {
   type KubeClient,
   type ResourceDescriptor,
   runWorkers,
+  StringInterner,
   slimForCache,
   type WorkerPool,
   WorkQueue,
 } from '../kube/index.js';
 import type { Metrics } from '../observability/metrics.js';
+import { cacheRecords } from './cache-records.js';
 import {
   clusterNameOf,
   handlesPoolRef,
@@ -159,11 +161,14 @@ export class Manager {
     const ns = this.opts.namespace;
     // managedFields are most of an object's bytes and we never read them; repeated strings are
     // shared: one transform (and one string table) for every cache.
-    const slim = slimForCache();
+    const strings = new StringInterner();
+    const slim = slimForCache(strings);
+    // Claims and IPAddresses are the many: their caches keep compact records (cache-records.ts).
+    const records = cacheRecords(strings);
     const claims = new Informer<LiveClaim>(client, claimResource, {
       namespace: ns,
       logger: log,
-      transform: slim,
+      transform: (c) => records.claim(c),
       indexers: {
         [CLAIM_POOL_INDEX]: (c) =>
           handlesPoolRef(c.spec?.poolRef) ? [poolKeyOfRef(c.spec.poolRef, c.metadata.namespace)] : [],
@@ -176,7 +181,7 @@ export class Manager {
     const addresses = new Informer<LiveAddress>(client, addressResource, {
       namespace: ns,
       logger: log,
-      transform: slim,
+      transform: (a) => records.address(a),
     });
     const pools = IP_POOL_KINDS.map((kind) => {
       const r = poolResource(kind);

@@ -23,16 +23,16 @@ export interface PoolRegistryHooks {
   onChanged?(pool: PoolState): void;
 }
 
-interface SeenAddress {
-  poolKey: string;
-  address: string;
-}
-
 export class PoolRegistry {
   private readonly pools = new Map<string, PoolState>();
-  /** IPAddress key → what it holds; also for pools not (yet) known, so they pick them up. */
-  private readonly seen = new Map<string, SeenAddress>();
-  private readonly seenByPool = new Map<string, Set<string>>();
+  /**
+   * IPAddress key → key of the pool it names. Its address is held by that pool's state; for a
+   * pool not known (yet, or any more) it waits in `orphans`. One entry per IPAddress: at 100k
+   * addresses every extra map here costs megabytes.
+   */
+  private readonly seen = new Map<string, string>();
+  private readonly orphans = new Map<string, Map<string, string>>();
+  private readonly countByPool = new Map<string, number>();
 
   constructor(
     private readonly newAllocator: AllocatorFactory,
@@ -60,11 +60,11 @@ export class PoolRegistry {
       return current;
     }
     const next = this.build(key, kind, pool);
-    if (current) current.moveTo(next);
     this.pools.set(key, next);
-    for (const ipKey of this.seenByPool.get(key) ?? []) {
-      const s = this.seen.get(ipKey);
-      if (s) this.holdSeen(next, s.address, ipKey);
+    if (current) current.moveTo(next);
+    else {
+      for (const [ipKey, address] of this.orphans.get(key) ?? []) this.holdSeen(next, address, ipKey);
+      this.orphans.delete(key);
     }
     this.hooks.onChanged?.(next);
     if (next.valid) this.hooks.onReleased?.(next);
@@ -75,6 +75,9 @@ export class PoolRegistry {
     const key = poolKeyOfPool(pool, kind);
     const state = this.pools.get(key);
     this.pools.delete(key);
+    // Its IPAddresses stay seen: should the pool come back, it starts with them held.
+    for (const [holder, address] of state?.holdings() ?? [])
+      if (this.seen.get(holder) === key) this.orphansOf(key).set(holder, address);
     return state;
   }
 
@@ -82,44 +85,51 @@ export class PoolRegistry {
   observeAddress(ip: IPAddress): void {
     const ipKey = objectKey(ip);
     const ref = ip.spec?.poolRef;
-    if (!handlesPoolRef(ref) || !ip.spec?.address) {
+    const stored = ip.spec?.address;
+    if (!handlesPoolRef(ref) || !stored) {
       this.forgetAddress(ip);
       return;
     }
     const poolKey = poolKeyOfRef(ref, ip.metadata?.namespace);
     // Unparseable addresses (written by hand) are held as they are: they count as out of range.
-    const address = canonicalIP(ip.spec.address) ?? ip.spec.address;
+    // A canonical one keeps the cached object's string rather than an equal copy.
+    const canonical = canonicalIP(stored) ?? stored;
+    const address = canonical === stored ? stored : canonical;
     const before = this.seen.get(ipKey);
-    if (before && before.poolKey === poolKey && before.address === address) return;
-    if (before) this.forgetAddress(ip);
-    this.seen.set(ipKey, { poolKey, address });
-    let set = this.seenByPool.get(poolKey);
-    if (!set) {
-      set = new Set();
-      this.seenByPool.set(poolKey, set);
+    if (before !== undefined) {
+      if (before === poolKey && this.addressOfSeen(ipKey, before) === address) return;
+      this.forgetAddress(ip);
     }
-    set.add(ipKey);
+    this.seen.set(ipKey, poolKey);
+    this.countByPool.set(poolKey, (this.countByPool.get(poolKey) ?? 0) + 1);
     const pool = this.pools.get(poolKey);
-    if (pool) {
-      this.holdSeen(pool, address, ipKey);
-      this.hooks.onChanged?.(pool);
+    if (!pool) {
+      this.orphansOf(poolKey).set(ipKey, address);
+      return;
     }
+    this.holdSeen(pool, address, ipKey);
+    this.hooks.onChanged?.(pool);
   }
 
   /** An IPAddress is gone: its address is free again unless someone else still holds it. */
   forgetAddress(ip: IPAddress): void {
     const ipKey = objectKey(ip);
-    const s = this.seen.get(ipKey);
-    if (!s) return;
+    const poolKey = this.seen.get(ipKey);
+    if (poolKey === undefined) return;
     this.seen.delete(ipKey);
-    this.seenByPool.get(s.poolKey)?.delete(ipKey);
-    const pool = this.pools.get(s.poolKey);
-    if (!pool) return;
-    // Only the holder that this IPAddress was: a pending reservation of the same key moved on.
-    if (pool.addressOf(ipKey) === s.address) {
-      const freed = pool.unhold(ipKey);
-      if (freed !== undefined) this.hooks.onReleased?.(pool);
+    const count = (this.countByPool.get(poolKey) ?? 1) - 1;
+    if (count > 0) this.countByPool.set(poolKey, count);
+    else this.countByPool.delete(poolKey);
+    const pool = this.pools.get(poolKey);
+    if (!pool) {
+      const waiting = this.orphans.get(poolKey);
+      waiting?.delete(ipKey);
+      if (waiting?.size === 0) this.orphans.delete(poolKey);
+      return;
     }
+    // While an IPAddress is seen, its key holds exactly its address (reservations for a key come
+    // only when no IPAddress of that name exists), so unholding the key frees that address.
+    if (pool.unhold(ipKey) !== undefined) this.hooks.onReleased?.(pool);
     this.hooks.onChanged?.(pool);
   }
 
@@ -135,7 +145,21 @@ export class PoolRegistry {
 
   /** How many IPAddresses the API holds for a pool (the pool finalizer waits for zero). */
   addressCount(poolKey: string): number {
-    return this.seenByPool.get(poolKey)?.size ?? 0;
+    return this.countByPool.get(poolKey) ?? 0;
+  }
+
+  private addressOfSeen(ipKey: string, poolKey: string): string | undefined {
+    const pool = this.pools.get(poolKey);
+    return pool ? pool.addressOf(ipKey) : this.orphans.get(poolKey)?.get(ipKey);
+  }
+
+  private orphansOf(poolKey: string): Map<string, string> {
+    let waiting = this.orphans.get(poolKey);
+    if (!waiting) {
+      waiting = new Map();
+      this.orphans.set(poolKey, waiting);
+    }
+    return waiting;
   }
 
   private holdSeen(pool: PoolState, address: string, ipKey: string): void {

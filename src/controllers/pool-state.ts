@@ -65,6 +65,11 @@ export class PoolState {
     return [...this.holders.keys()];
   }
 
+  /** holder → address, for every holder. */
+  holdings(): IterableIterator<[string, string]> {
+    return this.heldBy.entries();
+  }
+
   get holderCount(): number {
     return this.heldBy.size;
   }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { Cache, NAMESPACE_INDEX } from './cache.js';
+import { byNamespace, Cache, NAMESPACE_INDEX } from './cache.js';
 import {
   ADDRESS_INDEX,
   addressKey,
@@ -38,6 +38,7 @@ describe('Cache', () => {
       [POOL_REFERENCE_INDEX]: byPoolReference(globalKinds),
       [ADDRESS_INDEX]: byAddress(globalKinds),
       [CLUSTER_NAME_INDEX]: byClusterName,
+      [NAMESPACE_INDEX]: byNamespace,
     });
 
   it('finds objects by key and by namespace', () => {

@@ -3,6 +3,7 @@ import { type KubeObject, objectKey } from './resource.js';
 /** Returns the index values an object is filed under (none, one or several). */
 export type IndexFunc<T> = (obj: T) => readonly string[];
 
+/** A conventional name for a `byNamespace` index, for callers that want one. */
 export const NAMESPACE_INDEX = 'namespace';
 
 export function byNamespace(obj: KubeObject): string[] {
@@ -20,8 +21,8 @@ export class Cache<T extends KubeObject> {
   // index name → index value → object keys
   private readonly indexes = new Map<string, Map<string, Set<string>>>();
 
+  // No index by default, not even by namespace: each one costs an entry per object.
   constructor(indexers: Record<string, IndexFunc<T>> = {}) {
-    this.addIndex(NAMESPACE_INDEX, byNamespace);
     for (const [name, fn] of Object.entries(indexers)) this.addIndex(name, fn);
   }
 

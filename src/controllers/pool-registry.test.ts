@@ -1,0 +1,78 @@
+import { describe, expect, it } from 'vitest';
+import type { IPAddress } from '../api/capi-types.js';
+import type { IPPool } from '../api/ippool-types.js';
+import { bitmapAllocator } from './manager.js';
+import { PoolRegistry } from './pool-registry.js';
+
+const KIND = 'GlobalInClusterIPPool';
+const pool = (name: string, addresses: string[]): IPPool =>
+  ({ metadata: { name }, spec: { addresses, prefix: 24 } }) as IPPool;
+const ip = (name: string, address: string, poolName = 'p'): IPAddress => ({
+  metadata: { name, namespace: 'ns' },
+  spec: {
+    address,
+    prefix: 24,
+    claimRef: { name },
+    poolRef: { apiGroup: 'ipam.cluster.x-k8s.io', kind: KIND, name: poolName },
+  },
+});
+const key = `${KIND}//p`;
+
+describe('PoolRegistry', () => {
+  it('holds addresses seen before their pool exists, and after it went and came back', () => {
+    const r = new PoolRegistry(bitmapAllocator);
+    r.observeAddress(ip('a', '10.0.0.1'));
+    r.observeAddress(ip('b', '10.0.0.2'));
+    expect(r.addressCount(key)).toBe(2);
+    const first = r.upsertPool(KIND, pool('p', ['10.0.0.1-10.0.0.3']));
+    expect(first.counts()).toMatchObject({ used: 2n, free: 1n });
+    r.removePool(KIND, pool('p', ['10.0.0.1-10.0.0.3']));
+    const again = r.upsertPool(KIND, pool('p', ['10.0.0.1-10.0.0.3']));
+    expect(again.counts()).toMatchObject({ used: 2n, free: 1n });
+    expect(again.reserveNext('ns/c')).toBe('10.0.0.3');
+  });
+
+  it('frees an address when its IPAddress goes, and moves one that changed address', () => {
+    const released: string[] = [];
+    const r = new PoolRegistry(bitmapAllocator, { onReleased: (p) => released.push(p.key) });
+    const p = r.upsertPool(KIND, pool('p', ['10.0.0.1-10.0.0.3']));
+    released.length = 0;
+    r.observeAddress(ip('a', '10.0.0.1'));
+    r.observeAddress(ip('a', '10.0.0.2'));
+    expect(p.addressOf('ns/a')).toBe('10.0.0.2');
+    expect(p.counts()).toMatchObject({ used: 1n, free: 2n });
+    r.forgetAddress(ip('a', '10.0.0.2'));
+    expect(p.counts()).toMatchObject({ used: 0n, free: 3n });
+    expect(r.addressCount(key)).toBe(0);
+    expect(released).toContain(key);
+  });
+
+  it('keeps an address while a reservation of the same key is dropped', () => {
+    const r = new PoolRegistry(bitmapAllocator);
+    const p = r.upsertPool(KIND, pool('p', ['10.0.0.1-10.0.0.3']));
+    r.observeAddress(ip('a', '10.0.0.1'));
+    r.releaseReservation(p, 'ns/a');
+    expect(p.addressOf('ns/a')).toBe('10.0.0.1');
+  });
+
+  it('reports two IPAddresses with one address and frees it only when both are gone', () => {
+    const dupes: string[][] = [];
+    const r = new PoolRegistry(bitmapAllocator, { onDuplicate: (_p, _a, holders) => dupes.push(holders) });
+    const p = r.upsertPool(KIND, pool('p', ['10.0.0.1-10.0.0.3']));
+    r.observeAddress(ip('a', '10.0.0.1'));
+    r.observeAddress(ip('b', '10.0.0.1'));
+    expect(dupes).toEqual([['ns/a', 'ns/b']]);
+    r.forgetAddress(ip('a', '10.0.0.1'));
+    expect(p.counts()).toMatchObject({ used: 1n, free: 2n });
+    r.forgetAddress(ip('b', '10.0.0.1'));
+    expect(p.counts()).toMatchObject({ used: 0n, free: 3n });
+  });
+
+  it('keeps allocations across a spec change, out-of-range ones counted as such', () => {
+    const r = new PoolRegistry(bitmapAllocator);
+    r.upsertPool(KIND, pool('p', ['10.0.0.1-10.0.0.3']));
+    r.observeAddress(ip('a', '10.0.0.3'));
+    const shrunk = r.upsertPool(KIND, pool('p', ['10.0.0.1-10.0.0.2']));
+    expect(shrunk.counts()).toEqual({ total: 2n, used: 1n, free: 2n, outOfRange: 1n });
+  });
+});
