@@ -176,12 +176,14 @@ async function ensureAddress(run: Run, pool: PoolState): Promise<Step> {
     return { requeueAfterMs: EXHAUSTED_RETRY_MS };
   }
   pool.waiting.delete(key);
-  const spec = pool.pool.spec;
-  const desired = desiredIPAddress(claim, ctx.capiApiVersion, pool.pool, pool.kind, ctx.capiApiVersion, {
-    address,
-    prefix: spec.prefix,
-    gateway: spec.gateway,
-  });
+  const desired = desiredIPAddress(
+    claim,
+    ctx.capiApiVersion,
+    pool.pool,
+    pool.kind,
+    ctx.capiApiVersion,
+    pool.ipAddressFields(address),
+  );
   let created: LiveAddress;
   try {
     created = await ctx.client.create<LiveAddress>(ctx.addressResource, desired as LiveAddress, {
@@ -255,7 +257,7 @@ async function adopt(run: Run, pool: PoolState, existing: LiveAddress): Promise<
 async function release(run: Run, pool: PoolState | undefined): Promise<Step> {
   const { ctx, key, claim } = run;
   if (!(claim.metadata.finalizers ?? []).includes(FINALIZER_RELEASE_ADDRESS)) return;
-  const grace = pool && !isDeleting(pool.pool) ? (pool.pool.spec.addressReuseGracePeriodSeconds ?? 0) : 0;
+  const grace = pool && !isDeleting(pool.pool) ? pool.gracePeriodSeconds : 0;
   if (grace > 0 && claim.metadata.deletionTimestamp) {
     const remaining = Date.parse(claim.metadata.deletionTimestamp) + grace * 1000 - ctx.now();
     if (remaining > 0) {
