@@ -74,6 +74,11 @@ export class PoolState {
     return { address: held.slice(0, slash), prefix: Number(held.slice(slash + 1)), gateway: spec.gateway };
   }
 
+  /** An allocation as messages name it: the address, or for prefix pools `network/length`. */
+  allocationText(address: string, prefix: number | undefined): string {
+    return isPrefixPoolKind(this.kind) && prefix !== undefined ? `${address}/${prefix}` : address;
+  }
+
   /** Seconds a released address stays held (IP pools only; prefix pools have no grace period). */
   get gracePeriodSeconds(): number {
     const spec = this.pool.spec as Partial<IPPool['spec']> | undefined;

@@ -102,7 +102,11 @@ describe('prefix pools', () => {
       [NS_KIND, 'p64', false],
     ]);
     const c = await waitForReason(cp.access, ns, 'a1', 'AddressAllocated');
-    expect(readyOf(c)?.status).toBe('True');
+    const message = `Address fd00:0:0:1::/64 allocated from ${NS_KIND} ${ns}/p64`;
+    expect(readyOf(c)).toMatchObject({ status: 'True', message });
+    // The IPAddress's own event (adoption of what was just created) must not rewrite the condition.
+    await new Promise((r) => setTimeout(r, 500));
+    expect(readyOf(await get(cp.access, claimPath(ns, 'a1')))?.message).toBe(message);
     await waitForStatus(NS_KIND, 'p64', { total: 65536, used: 2, free: 65534, outOfRange: 0 });
     const p = await get(cp.access, prefixPoolPath(NS_KIND, ns, 'p64'));
     expect(p?.metadata.finalizers).toContain(PROTECT_POOL);
