@@ -279,6 +279,14 @@ describe('prefix pools', () => {
     expect(await waitForAddress(cp.access, ns, 'on-broken')).toBe('fd0c::');
   });
 
+  it('rebuilds prefix pools from the API after a restart and hands out the next free prefix', async () => {
+    await ctl.stop();
+    ctl = await startController(cp);
+    await claim('after-restart', 'p64');
+    expect(await waitForAddress(cp.access, ns, 'after-restart')).toBe('fd00:0:0:2::');
+    await waitForStatus(NS_KIND, 'p64', { total: 65536, used: 3, free: 65533 });
+  });
+
   it('hands out distinct prefixes to a burst of concurrent claims', async () => {
     await createPrefixPool(cp.access, NS_KIND, ns, 'burst', { prefixes: ['fd0d::/58'] });
     const names = Array.from({ length: 40 }, (_, i) => `burst-${i}`);
