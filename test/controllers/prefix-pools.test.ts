@@ -144,6 +144,20 @@ describe('prefix pools', () => {
     expect(await waitForAddress(cp.access, ns, 'm1')).toBe('fd21::');
   });
 
+  it('hands out /128s of a /48 and caps its counts at int64, written exactly', async () => {
+    await createPrefixPool(cp.access, NS_KIND, ns, 'huge', {
+      prefixes: ['fd0e::/48'],
+      allocationPrefixLength: 128,
+    });
+    await claim('h0', 'huge');
+    expect(await waitForAddress(cp.access, ns, 'h0')).toBe('fd0e::');
+    expect((await get(cp.access, addressPath(ns, 'h0')))?.spec?.prefix).toBe(128);
+    await waitForStatus(NS_KIND, 'huge', { used: 1 });
+    const raw = await cp.access.request('GET', prefixPoolPath(NS_KIND, ns, 'huge'));
+    expect(raw.text).toContain('"total":9223372036854775807');
+    expect(raw.text).toContain('"free":9223372036854775807');
+  });
+
   it('holds claims of a paused prefix pool until it is unpaused', async () => {
     await createPrefixPool(
       cp.access,
