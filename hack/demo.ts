@@ -115,7 +115,7 @@ for (;;) {
       : [];
   const pools = await cp.access.kubectl([
     'get',
-    'globalinclusterippools,inclusterippools',
+    'globalinclusterippools,inclusterippools,inclusterprefixpools,globalinclusterprefixpools',
     '-A',
     '-o',
     'json',
@@ -133,7 +133,11 @@ for (;;) {
   }
   await sleep(200);
 }
-await kubectl(['get', 'globalinclusterippools,inclusterippools', '-A']);
+await kubectl([
+  'get',
+  'globalinclusterippools,inclusterippools,inclusterprefixpools,globalinclusterprefixpools',
+  '-A',
+]);
 await kubectl([
   'get',
   'ipaddresses.ipam.cluster.x-k8s.io',
@@ -152,7 +156,7 @@ await kubectl([
 say('demo: the provider is running. In another terminal:');
 say(`  export KUBECONFIG=${cp.kubeconfigPath}`);
 say(`  alias kubectl=${cp.binaries.kubectl}`);
-say('  kubectl get globalinclusterippools,inclusterippools -A');
+say('  kubectl get globalinclusterippools,inclusterippools,inclusterprefixpools -A');
 say('  kubectl get ipaddressclaims.ipam.cluster.x-k8s.io,ipaddresses.ipam.cluster.x-k8s.io -A');
 say('  kubectl apply -f your-claim.yaml   # claims get addresses while this runs');
 say('demo: press Ctrl-C to stop; everything started here is stopped and removed.');

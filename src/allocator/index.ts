@@ -12,6 +12,7 @@ export {
 } from './allocator.js';
 export { ChunkedBitmap, IndexBitmap } from './bitmap.js';
 export { IndexSpace } from './index-space.js';
+export { PrefixAllocator, type PrefixReserveOutcome } from './prefix-allocator.js';
 export {
   type AllocationStrategy,
   createStrategy,

@@ -36,6 +36,9 @@ export function isPoolKind(kind: string): kind is PoolKind {
 export function isIPPoolKind(kind: string): kind is IPPoolKind {
   return (IP_POOL_KINDS as readonly string[]).includes(kind);
 }
+export function isPrefixPoolKind(kind: string): kind is PrefixPoolKind {
+  return (PREFIX_POOL_KINDS as readonly string[]).includes(kind);
+}
 /** Global pools are cluster-scoped: claims from any namespace may use them. */
 export function isGlobalPoolKind(kind: string): boolean {
   return kind === KIND_GLOBAL_IN_CLUSTER_IP_POOL || kind === KIND_GLOBAL_IN_CLUSTER_PREFIX_POOL;

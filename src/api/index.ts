@@ -10,6 +10,7 @@ export * from './errors.js';
 export * from './install.js';
 export * from './ippool-types.js';
 export * from './meta.js';
+export * from './prefixpool-types.js';
 export {
   buildCrd,
   type ConversionWebhook,
@@ -29,4 +30,5 @@ export {
 } from './schema/index.js';
 export { type StructuralOptions, validateAgainstSchema } from './schema/structural.js';
 export * from './validate.js';
+export * from './validate-prefix.js';
 export * from './warnings.js';

@@ -27,9 +27,13 @@ const pool: IPPool = {
 };
 
 describe('claim rules', () => {
-  it('handles only our group and IP pool kinds', () => {
+  it('handles only our group and our four pool kinds', () => {
     expect(handlesPoolRef({ apiGroup: 'ipam.cluster.x-k8s.io', kind: 'InClusterIPPool' })).toBe(true);
     expect(handlesPoolRef({ apiGroup: 'ipam.cluster.x-k8s.io', kind: 'GlobalInClusterIPPool' })).toBe(true);
+    expect(handlesPoolRef({ apiGroup: 'ipam.cluster.x-k8s.io', kind: 'InClusterPrefixPool' })).toBe(true);
+    expect(handlesPoolRef({ apiGroup: 'ipam.cluster.x-k8s.io', kind: 'GlobalInClusterPrefixPool' })).toBe(
+      true,
+    );
     expect(handlesPoolRef({ apiGroup: '', kind: 'InClusterIPPool' })).toBe(false);
     expect(handlesPoolRef({ apiGroup: 'ipam.metal3.io', kind: 'IPPool' })).toBe(false);
     expect(handlesPoolRef({ apiGroup: 'ipam.cluster.x-k8s.io', kind: 'SomethingElse' })).toBe(false);

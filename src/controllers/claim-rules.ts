@@ -8,19 +8,18 @@ import {
   FINALIZER_PROTECT_ADDRESS,
   IPAM_GROUP,
   isGlobalPoolKind,
-  isIPPoolKind,
+  isPoolKind,
   KIND_IP_ADDRESS,
   KIND_IP_ADDRESS_CLAIM,
   LABEL_CLUSTER_NAME,
   LABEL_WATCH_FILTER,
   POOL_VERSION_V1ALPHA2,
 } from '../api/constants.js';
-import type { IPPool } from '../api/ippool-types.js';
 import { hasAnnotation, type KubeObject, type OwnerReference } from '../api/meta.js';
 
-/** A claim is ours when its poolRef names our group and one of our IP pool kinds. */
+/** A claim is ours when its poolRef names our group and one of our four pool kinds. */
 export function handlesPoolRef(ref: { apiGroup?: string; kind?: string } | undefined): boolean {
-  return ref?.apiGroup === IPAM_GROUP && typeof ref.kind === 'string' && isIPPoolKind(ref.kind);
+  return ref?.apiGroup === IPAM_GROUP && typeof ref.kind === 'string' && isPoolKind(ref.kind);
 }
 
 /**
@@ -39,7 +38,7 @@ export function poolKeyOfRef(
   return poolKey(ref.kind, referrerNamespace, ref.name);
 }
 
-export function poolKeyOfPool(pool: IPPool, kind: string): string {
+export function poolKeyOfPool(pool: KubeObject, kind: string): string {
   return poolKey(kind, pool.metadata?.namespace, pool.metadata?.name ?? '');
 }
 
@@ -78,7 +77,7 @@ export function claimOwnerReference(claim: IPAddressClaim, claimApiVersion: stri
   };
 }
 
-export function poolOwnerReference(pool: IPPool, kind: string): OwnerReference {
+export function poolOwnerReference(pool: KubeObject, kind: string): OwnerReference {
   return {
     apiVersion: `${IPAM_GROUP}/${POOL_VERSION_V1ALPHA2}`,
     kind,
@@ -113,14 +112,14 @@ export function mergeOwnerReference(
 export interface AddressParts {
   address: string;
   prefix: number;
-  gateway?: string;
+  gateway?: string | undefined;
 }
 
 /** The IPAddress the Go provider writes for a claim: same name and namespace as the claim. */
 export function desiredIPAddress(
   claim: IPAddressClaim,
   claimApiVersion: string,
-  pool: IPPool,
+  pool: KubeObject,
   poolKind: string,
   addressApiVersion: string,
   parts: AddressParts,
@@ -156,7 +155,7 @@ export function adoptionPatch(
   existing: IPAddress,
   claim: IPAddressClaim,
   claimApiVersion: string,
-  pool: IPPool,
+  pool: KubeObject,
   poolKind: string,
 ): { metadata: Record<string, unknown> } | undefined {
   const meta = existing.metadata ?? {};

@@ -176,12 +176,14 @@ async function ensureAddress(run: Run, pool: PoolState): Promise<Step> {
     return { requeueAfterMs: EXHAUSTED_RETRY_MS };
   }
   pool.waiting.delete(key);
-  const spec = pool.pool.spec;
-  const desired = desiredIPAddress(claim, ctx.capiApiVersion, pool.pool, pool.kind, ctx.capiApiVersion, {
-    address,
-    prefix: spec.prefix,
-    gateway: spec.gateway,
-  });
+  const desired = desiredIPAddress(
+    claim,
+    ctx.capiApiVersion,
+    pool.pool,
+    pool.kind,
+    ctx.capiApiVersion,
+    pool.ipAddressFields(address),
+  );
   let created: LiveAddress;
   try {
     created = await ctx.client.create<LiveAddress>(ctx.addressResource, desired as LiveAddress, {
@@ -204,7 +206,7 @@ async function ensureAddress(run: Run, pool: PoolState): Promise<Step> {
   ctx.metrics.allocations.inc({ pool: pool.key });
   run.log.info({ pool: poolName(pool), address }, `IPAddress ${key} (${address}) has been created`);
   ctx.recorder.normal(claim, Reasons.AddressAllocated, `Allocated ${address} from ${poolName(pool)}`);
-  return setStatus(run, allocated(address, pool), claim.metadata.name);
+  return setStatus(run, allocated(desired.spec, pool), claim.metadata.name);
 }
 
 /** Create said AlreadyExists: our cache is behind. Take the object as it is in the API. */
@@ -248,14 +250,14 @@ async function adopt(run: Run, pool: PoolState, existing: LiveAddress): Promise<
       `IPAddress ${key} is being deleted; the ${FINALIZER_PROTECT_ADDRESS} finalizer keeps it until the claim is deleted`,
     );
   }
-  return setStatus(run, allocated(existing.spec.address, pool), claim.metadata.name);
+  return setStatus(run, allocated(existing.spec, pool), claim.metadata.name);
 }
 
 /** Release: honour the grace period, unprotect and delete the IPAddress, drop our finalizer. */
 async function release(run: Run, pool: PoolState | undefined): Promise<Step> {
   const { ctx, key, claim } = run;
   if (!(claim.metadata.finalizers ?? []).includes(FINALIZER_RELEASE_ADDRESS)) return;
-  const grace = pool && !isDeleting(pool.pool) ? (pool.pool.spec.addressReuseGracePeriodSeconds ?? 0) : 0;
+  const grace = pool && !isDeleting(pool.pool) ? pool.gracePeriodSeconds : 0;
   if (grace > 0 && claim.metadata.deletionTimestamp) {
     const remaining = Date.parse(claim.metadata.deletionTimestamp) + grace * 1000 - ctx.now();
     if (remaining > 0) {
@@ -324,8 +326,9 @@ function ready(status: 'True' | 'False', reason: string, message: string): Condi
   return { type: READY, status, reason, message };
 }
 
-function allocated(address: string, pool: PoolState): ConditionInput {
-  return ready('True', Reasons.AddressAllocated, `Address ${address} allocated from ${poolName(pool)}`);
+function allocated(spec: { address: string; prefix?: number | undefined }, pool: PoolState): ConditionInput {
+  const what = pool.allocationText(spec.address, spec.prefix);
+  return ready('True', Reasons.AddressAllocated, `Address ${what} allocated from ${poolName(pool)}`);
 }
 
 async function setPaused(run: Run, message: string): Promise<Step> {

@@ -1,5 +1,5 @@
 /**
- * Wires the provider: informers for claims, IPAddresses, both IP pool kinds and Clusters; the pool
+ * Wires the provider: informers for claims, IPAddresses, the four pool kinds and Clusters; the pool
  * registry rebuilt from complete lists once they synced; the claim workers and the pool status
  * writer. Nothing is allocated before every cache has synced.
  */
@@ -9,11 +9,12 @@ import {
   CAPI_VERSION_V1BETA1,
   CAPI_VERSION_V1BETA2,
   CLUSTER_GROUP,
-  IP_POOL_KINDS,
   IPAM_GROUP,
+  isIPPoolKind,
   KIND_CLUSTER,
   KIND_IP_ADDRESS,
   KIND_IP_ADDRESS_CLAIM,
+  POOL_KINDS,
 } from '../api/constants.js';
 import type { IPPool } from '../api/ippool-types.js';
 import type { KnownPool } from '../api/warnings.js';
@@ -43,6 +44,7 @@ import type { ControllerContext, Live, LiveAddress, LiveClaim, LiveCluster } fro
 import { PoolStatusWriter, poolResource } from './inclusterippool.js';
 import { claimReconciler } from './ipaddressclaim.js';
 import { type AllocatorFactory, PoolRegistry } from './pool-registry.js';
+import type { PoolObject } from './pool-state.js';
 
 export interface ManagerOptions {
   client: KubeClient;
@@ -120,12 +122,14 @@ export class Manager {
   /** Every pool in the registry, for the webhooks' overlap warning; undefined until synced. */
   knownPools(): KnownPool[] | undefined {
     if (!this.synced || !this.registry) return undefined;
-    return [...this.registry.all()].map((p) => ({
-      kind: p.kind,
-      namespace: p.pool.metadata?.namespace,
-      name: p.pool.metadata?.name ?? '',
-      spec: p.pool.spec,
-    }));
+    return [...this.registry.all()]
+      .filter((p) => isIPPoolKind(p.kind))
+      .map((p) => ({
+        kind: p.kind,
+        namespace: p.pool.metadata?.namespace,
+        name: p.pool.metadata?.name ?? '',
+        spec: (p.pool as IPPool).spec,
+      }));
   }
 
   /** True once every cache synced and the registry was rebuilt (for /readyz). */
@@ -183,11 +187,11 @@ export class Manager {
       logger: log,
       transform: (a) => records.address(a),
     });
-    const pools = IP_POOL_KINDS.map((kind) => {
+    const pools = POOL_KINDS.map((kind) => {
       const r = poolResource(kind);
       return {
         kind,
-        informer: new Informer<Live<IPPool>>(client, r, {
+        informer: new Informer<Live<PoolObject>>(client, r, {
           namespace: r.namespaced ? ns : undefined,
           logger: log,
           transform: slim,

@@ -5,12 +5,14 @@
  * API holds, and nothing is allocated before that.
  */
 import type { IPAddress } from '../api/capi-types.js';
+import { isPrefixPoolKind } from '../api/constants.js';
 import { aggregateMessage } from '../api/errors.js';
 import type { IPPool } from '../api/ippool-types.js';
 import { validateIPPoolSpec } from '../api/validate.js';
 import { type AllocatableSet, canonicalIP, poolAllocatableSet } from '../ip/index.js';
 import { handlesPoolRef, objectKey, poolKeyOfPool, poolKeyOfRef } from './claim-rules.js';
-import { type AddressAllocator, PoolState } from './pool-state.js';
+import { type AddressAllocator, type PoolObject, PoolState } from './pool-state.js';
+import { prefixHoldKey, prefixPoolState } from './prefix-pools.js';
 
 export type AllocatorFactory = (set: AllocatableSet) => AddressAllocator;
 
@@ -51,7 +53,7 @@ export class PoolRegistry {
    * Adds or updates a pool. A changed spec builds a new allocator and carries every allocation
    * over (addresses now outside the set stay allocated and count as out of range).
    */
-  upsertPool(kind: string, pool: IPPool): PoolState {
+  upsertPool(kind: string, pool: PoolObject): PoolState {
     const key = poolKeyOfPool(pool, kind);
     const current = this.pools.get(key);
     if (current && JSON.stringify(current.pool.spec) === JSON.stringify(pool.spec)) {
@@ -71,7 +73,7 @@ export class PoolRegistry {
     return next;
   }
 
-  removePool(kind: string, pool: IPPool): PoolState | undefined {
+  removePool(kind: string, pool: PoolObject): PoolState | undefined {
     const key = poolKeyOfPool(pool, kind);
     const state = this.pools.get(key);
     this.pools.delete(key);
@@ -92,8 +94,11 @@ export class PoolRegistry {
     }
     const poolKey = poolKeyOfRef(ref, ip.metadata?.namespace);
     // Unparseable addresses (written by hand) are held as they are: they count as out of range.
-    // A canonical one keeps the cached object's string rather than an equal copy.
-    const canonical = canonicalIP(stored) ?? stored;
+    // A canonical one keeps the cached object's string rather than an equal copy. Prefix pools
+    // hold the IPAddress's prefix, `network/length`.
+    const canonical = isPrefixPoolKind(ref.kind)
+      ? prefixHoldKey(stored, ip.spec?.prefix)
+      : (canonicalIP(stored) ?? stored);
     const address = canonical === stored ? stored : canonical;
     const before = this.seen.get(ipKey);
     if (before !== undefined) {
@@ -169,10 +174,12 @@ export class PoolRegistry {
     }
   }
 
-  private build(key: string, kind: string, pool: IPPool): PoolState {
-    const errors = validateIPPoolSpec(pool.spec ?? ({} as IPPool['spec']));
+  private build(key: string, kind: string, pool: PoolObject): PoolState {
+    if (isPrefixPoolKind(kind)) return prefixPoolState(key, kind, pool);
+    const spec = (pool as IPPool).spec;
+    const errors = validateIPPoolSpec(spec ?? ({} as IPPool['spec']));
     if (errors.length > 0) return new PoolState(key, kind, pool, undefined, aggregateMessage(errors));
-    const set = poolAllocatableSet(pool.spec);
+    const set = poolAllocatableSet(spec);
     if (!set.ok) return new PoolState(key, kind, pool, undefined, set.error);
     return new PoolState(key, kind, pool, this.newAllocator(set.value), undefined);
   }

@@ -4,7 +4,19 @@
  * informer cache: an address is held from the moment a claim reserves it (before the IPAddress
  * exists) until the IPAddress is seen deleted.
  */
+import { isPrefixPoolKind } from '../api/constants.js';
 import type { IPPool } from '../api/ippool-types.js';
+import type { PrefixPool } from '../api/prefixpool-types.js';
+
+/** A pool of any of our four kinds, as the informers hold it. */
+export type PoolObject = IPPool | PrefixPool;
+
+/** The spec fields of the IPAddress made for a held address (or, for prefix pools, prefix). */
+export interface IPAddressFields {
+  address: string;
+  prefix: number;
+  gateway?: string | undefined;
+}
 
 /** What the controller needs of the allocator (src/allocator implements it). */
 export interface AddressAllocator {
@@ -40,7 +52,7 @@ export class PoolState {
   constructor(
     readonly key: string,
     readonly kind: string,
-    public pool: IPPool,
+    public pool: PoolObject,
     readonly allocator: AddressAllocator | undefined,
     /** Why the spec is unusable (got in while webhooks were off); undefined when valid. */
     readonly invalidReason: string | undefined,
@@ -48,6 +60,29 @@ export class PoolState {
 
   get valid(): boolean {
     return this.allocator !== undefined;
+  }
+
+  /**
+   * What the IPAddress for `held` says. An IP pool holds addresses and writes its own prefix (the
+   * subnet length); a prefix pool holds `network/length` and writes the network and the length.
+   */
+  ipAddressFields(held: string): IPAddressFields {
+    const spec = this.pool.spec;
+    if (!isPrefixPoolKind(this.kind))
+      return { address: held, prefix: (spec as IPPool['spec']).prefix, gateway: spec.gateway };
+    const slash = held.lastIndexOf('/');
+    return { address: held.slice(0, slash), prefix: Number(held.slice(slash + 1)), gateway: spec.gateway };
+  }
+
+  /** An allocation as messages name it: the address, or for prefix pools `network/length`. */
+  allocationText(address: string, prefix: number | undefined): string {
+    return isPrefixPoolKind(this.kind) && prefix !== undefined ? `${address}/${prefix}` : address;
+  }
+
+  /** Seconds a released address stays held (IP pools only; prefix pools have no grace period). */
+  get gracePeriodSeconds(): number {
+    const spec = this.pool.spec as Partial<IPPool['spec']> | undefined;
+    return isPrefixPoolKind(this.kind) ? 0 : (spec?.addressReuseGracePeriodSeconds ?? 0);
   }
 
   /** The address `holder` has (reserved or allocated), if any. */

@@ -45,3 +45,15 @@ export {
   parseEntries,
   poolAllocatableSet,
 } from './pool.js';
+export {
+  candidateIndex,
+  formatChild,
+  formatPrefix,
+  overlappedChildren,
+  type Prefix,
+  type PrefixCandidates,
+  type PrefixSpecInput,
+  parsePrefix,
+  prefixCandidates,
+  prefixOfAddress,
+} from './prefix.js';

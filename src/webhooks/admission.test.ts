@@ -32,6 +32,10 @@ describe('admission handlers', () => {
       '/validate-ipam-cluster-x-k8s-io-v1alpha2-inclusterippool',
       '/mutate-ipam-cluster-x-k8s-io-v1alpha2-globalinclusterippool',
       '/validate-ipam-cluster-x-k8s-io-v1alpha2-globalinclusterippool',
+      '/mutate-ipam-cluster-x-k8s-io-v1alpha2-inclusterprefixpool',
+      '/validate-ipam-cluster-x-k8s-io-v1alpha2-inclusterprefixpool',
+      '/mutate-ipam-cluster-x-k8s-io-v1alpha2-globalinclusterprefixpool',
+      '/validate-ipam-cluster-x-k8s-io-v1alpha2-globalinclusterprefixpool',
     ]);
   });
 

@@ -52,7 +52,7 @@ export interface AllocationView {
   knownPools?(): Iterable<KnownPool> | undefined;
 }
 
-function respond(
+export function respond(
   review: AdmissionReview,
   allowed: boolean,
   extra: Partial<NonNullable<AdmissionReview['response']>> = {},
@@ -65,7 +65,7 @@ function respond(
   };
 }
 
-function deny(
+export function deny(
   review: AdmissionReview,
   check: Exclude<AdmissionCheck, { allowed: true }>,
   kind: string,
@@ -83,7 +83,7 @@ export function mutate(review: AdmissionReview): AdmissionReview {
   return respond(review, true);
 }
 
-const NOT_SYNCED: Status = {
+export const NOT_SYNCED: Status = {
   status: 'Failure',
   code: 503,
   reason: 'ServiceUnavailable',

@@ -3,7 +3,7 @@
  * configurations keep working. The server registers these routes and the manifests generator
  * writes the configurations from the same table, so the two cannot disagree.
  */
-import { IP_POOL_KINDS, IPAM_GROUP, POOL_VERSION_V1ALPHA2 } from '../api/constants.js';
+import { IPAM_GROUP, POOL_KINDS, POOL_VERSION_V1ALPHA2 } from '../api/constants.js';
 
 export interface WebhookRoute {
   kind: string;
@@ -18,7 +18,7 @@ export interface WebhookRoute {
 export const CONVERSION_PATH = '/convert';
 
 export function webhookRoutes(): WebhookRoute[] {
-  return IP_POOL_KINDS.flatMap((kind) => {
+  return POOL_KINDS.flatMap((kind) => {
     const lower = kind.toLowerCase();
     const suffix = `${IPAM_GROUP.replaceAll('.', '-')}-${POOL_VERSION_V1ALPHA2}-${lower}`;
     return [

@@ -7,6 +7,7 @@ import { readFileSync, watch } from 'node:fs';
 import { join } from 'node:path';
 import { connect, type SecureContextOptions } from 'node:tls';
 import Fastify, { type FastifyInstance } from 'fastify';
+import { isPrefixPoolKind } from '../api/constants.js';
 import {
   type AdmissionReview,
   type AllocationView,
@@ -17,6 +18,7 @@ import {
   mutate,
   validate,
 } from './admission.js';
+import { mutatePrefixPool, validatePrefixPool } from './prefix-admission.js';
 import { CONVERSION_PATH, webhookRoutes } from './routes.js';
 import { tlsSettings } from './tls.js';
 
@@ -68,6 +70,11 @@ export async function startWebhookServer(opts: WebhookServerOptions): Promise<We
         return reply.code(400).send({ message: 'the body must be an AdmissionReview' });
       const review = req.body as unknown as AdmissionReview;
       try {
+        if (isPrefixPoolKind(route.kind)) {
+          return route.type === 'mutate'
+            ? mutatePrefixPool(review)
+            : validatePrefixPool(review, route.kind, opts.view);
+        }
         return route.type === 'mutate' ? mutate(review) : validate(review, route.kind, opts.view);
       } catch (err) {
         // A bug must cost one request a clear denial, never the API server an opaque 500.

@@ -91,8 +91,22 @@ describe('the controller with only the RBAC of its install manifests', () => {
     await createPool(cp.access, 'InClusterIPPool', NS, 'local', { addresses: ['10.61.0.0/24'], prefix: 24 });
     await createClaim(cp.access, NS, 'a', { kind: 'GlobalInClusterIPPool', name: 'shared' });
     await createClaim(cp.access, NS, 'b', { kind: 'InClusterIPPool', name: 'local' });
+    const prefixPool = `/apis/ipam.cluster.x-k8s.io/v1alpha2/globalinclusterprefixpools/prefixes`;
+    const created = await cp.access.request(
+      'POST',
+      '/apis/ipam.cluster.x-k8s.io/v1alpha2/globalinclusterprefixpools',
+      {
+        apiVersion: 'ipam.cluster.x-k8s.io/v1alpha2',
+        kind: 'GlobalInClusterPrefixPool',
+        metadata: { name: 'prefixes' },
+        spec: { prefixes: ['fd60::/48'] },
+      },
+    );
+    expect(created.status).toBe(201);
+    await createClaim(cp.access, NS, 'c', { kind: 'GlobalInClusterPrefixPool', name: 'prefixes' });
     expect(await waitForAddress(cp.access, NS, 'a', 60_000)).toBe('10.60.0.1');
     expect(await waitForAddress(cp.access, NS, 'b')).toBe('10.61.0.1');
+    expect(await waitForAddress(cp.access, NS, 'c')).toBe('fd60::');
     const lease = await cp.access.request<{ spec: { holderIdentity?: string } }>(
       'GET',
       `/apis/coordination.k8s.io/v1/namespaces/${INSTALL_NAMESPACE}/leases/7bb7acb4.ipam.cluster.x-k8s.io`,
@@ -101,7 +115,13 @@ describe('the controller with only the RBAC of its install manifests', () => {
     await waitFor('both pools to show their usage', async () => {
       const g = await get(cp.access, poolPath('GlobalInClusterIPPool', '', 'shared'));
       const l = await get(cp.access, poolPath('InClusterIPPool', NS, 'local'));
-      return g?.status?.ipAddresses?.used === 1 && l?.status?.ipAddresses?.used === 1;
+      const p = await get(cp.access, prefixPool);
+      return (
+        g?.status?.ipAddresses?.used === 1 &&
+        l?.status?.ipAddresses?.used === 1 &&
+        p?.status?.ipAddresses?.used === 1 &&
+        p.metadata.finalizers?.includes('ipam.cluster.x-k8s.io/ProtectPool') === true
+      );
     });
     await waitFor('events on the claims', async () => {
       const res = await cp.access.request<{ items: { involvedObject: { name: string } }[] }>(
@@ -109,7 +129,7 @@ describe('the controller with only the RBAC of its install manifests', () => {
         `/api/v1/namespaces/${NS}/events`,
       );
       const names = new Set(res.body.items.map((e) => e.involvedObject.name));
-      return names.has('a') && names.has('b');
+      return names.has('a') && names.has('b') && names.has('c');
     });
     // Deleting a claim exercises finalizer removal, IPAddress unprotect and delete.
     expect(

@@ -118,3 +118,55 @@ describe('our IP pool CRDs enforce what the Go provider’s enforce', () => {
     for (const v of crd.spec.versions) expect(v).toMatchObject({ subresources: { status: {} } });
   });
 });
+
+describe('our prefix pool CRDs enforce what the Go provider’s enforce', () => {
+  it.each([
+    ['InClusterPrefixPool', 'inclusterprefixpools', 'Namespaced'],
+    ['GlobalInClusterPrefixPool', 'globalinclusterprefixpools', 'Cluster'],
+  ] as const)('%s', (kind, plural, scope) => {
+    const source = OUR_CRD_SOURCES.find((s) => s.kind === kind)!;
+    const crd = buildCrd(source);
+    expect(crd.metadata.name).toBe(`${plural}.ipam.cluster.x-k8s.io`);
+    expect(crd.metadata.labels).toEqual({ 'clusterctl.cluster.x-k8s.io/move-hierarchy': '' });
+    expect(crd.spec.scope).toBe(scope);
+    expect(crd.spec.names).toEqual({
+      kind,
+      listKind: `${kind}List`,
+      plural,
+      singular: kind.toLowerCase(),
+      categories: ['cluster-api'],
+    });
+    const versions = source.versions.map((v) => ({
+      name: v.name,
+      served: v.served,
+      storage: v.storage,
+      columns: v.printerColumns.map((c) => [c.name, c.type, c.jsonPath, c.description]),
+      schema: shape(v.schema),
+    }));
+    expect(versions).toEqual([
+      {
+        name: 'v1alpha2',
+        served: true,
+        storage: true,
+        columns: [
+          ['Prefixes', 'string', '.spec.prefixes', 'List of prefixes to allocate sub-prefixes from'],
+          ['Total', 'integer', '.status.ipAddresses.total', 'Count of allocatable sub-prefixes in the pool'],
+          ['Free', 'integer', '.status.ipAddresses.free', 'Count of unallocated sub-prefixes in the pool'],
+          ['Used', 'integer', '.status.ipAddresses.used', 'Count of allocated sub-prefixes in the pool'],
+        ],
+        schema: root({
+          type: 'object',
+          properties: {
+            prefixes: strings,
+            allocationPrefixLength: { type: 'integer', default: 64, minimum: 1, maximum: 128 },
+            gateway: str,
+            excludedPrefixes: strings,
+          },
+          required: ['prefixes'],
+        }),
+      },
+    ]);
+    expect(crd.spec.versions).toHaveLength(1);
+    for (const v of crd.spec.versions) expect(v).toMatchObject({ subresources: { status: {} } });
+  });
+});

@@ -9,9 +9,15 @@ import { clusterCrd } from './capi-cluster.js';
 import { ipAddressClaimCrd, ipAddressCrd } from './capi-ipam.js';
 import { buildCrd, type CrdOptions, type CrdSource } from './crd.js';
 import { globalInClusterIPPoolCrd, inClusterIPPoolCrd } from './ippool.js';
+import { globalInClusterPrefixPoolCrd, inClusterPrefixPoolCrd } from './prefixpool.js';
 
-/** Our own kinds, in the order the Go provider's kustomization lists them. Prefix pools go here. */
-export const OUR_CRD_SOURCES: readonly CrdSource[] = [inClusterIPPoolCrd, globalInClusterIPPoolCrd];
+/** Our own kinds, in the order the Go provider's kustomization lists them. */
+export const OUR_CRD_SOURCES: readonly CrdSource[] = [
+  inClusterIPPoolCrd,
+  globalInClusterIPPoolCrd,
+  inClusterPrefixPoolCrd,
+  globalInClusterPrefixPoolCrd,
+];
 
 /** Cluster API's kinds, installed only by tests and the demo. */
 export const CAPI_TEST_CRD_SOURCES: readonly CrdSource[] = [clusterCrd, ipAddressClaimCrd, ipAddressCrd];

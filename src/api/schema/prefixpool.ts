@@ -1,0 +1,101 @@
+/**
+ * Schema source of InClusterPrefixPool and GlobalInClusterPrefixPool (v1alpha2 only). Fields,
+ * default, bounds and printer columns match the Go provider's CRDs so that its manifests apply
+ * unchanged; the status has the IP pools' shape, with our Ready condition.
+ */
+import { KIND_GLOBAL_IN_CLUSTER_PREFIX_POOL, KIND_IN_CLUSTER_PREFIX_POOL, PREFIX_MAX } from '../constants.js';
+import { DEFAULT_ALLOCATION_PREFIX_LENGTH } from '../prefixpool-types.js';
+import { integer, object, root, string, stringList } from './builder.js';
+import type { CrdSource, PrinterColumn } from './crd.js';
+import { POOL_CRD_COMMON, poolStatusSchema } from './ippool.js';
+
+export const prefixPoolSpecV1Alpha2 = object(
+  'Spec lists the IPv6 prefixes of the pool and the length of the prefixes handed out from them.',
+  {
+    prefixes: stringList([
+      'Prefixes are the IPv6 CIDRs child prefixes are allocated from, e.g. fd00::/48. Each must be',
+      'network-aligned (no host bits set) and no longer than allocationPrefixLength; overlapping entries',
+      'are merged. At least one entry is required.',
+    ]),
+    allocationPrefixLength: integer(
+      [
+        'AllocationPrefixLength is the length of every prefix handed out (64 means /64 prefixes), 1-128.',
+        'Defaults to 64. It cannot be changed once the pool exists. Every IPAddress allocated from the',
+        'pool gets it as spec.prefix, and the network address of its prefix as spec.address.',
+      ],
+      { default: DEFAULT_ALLOCATION_PREFIX_LENGTH, minimum: 1, maximum: PREFIX_MAX },
+    ),
+    gateway: string([
+      'Gateway is an IPv6 next hop copied to every IPAddress as spec.gateway. Unlike in IP pools it is',
+      'informational only: it does not keep any prefix from being handed out.',
+    ]),
+    excludedPrefixes: stringList([
+      'ExcludedPrefixes are IPv6 addresses, ranges (a-b) and CIDRs: a prefix that overlaps any of them',
+      'is never handed out. They need not lie inside the pool.',
+    ]),
+  },
+  ['prefixes'],
+);
+
+const PREFIX_POOL_COLUMNS: PrinterColumn[] = [
+  {
+    name: 'Prefixes',
+    type: 'string',
+    jsonPath: '.spec.prefixes',
+    description: 'List of prefixes to allocate sub-prefixes from',
+  },
+  {
+    name: 'Total',
+    type: 'integer',
+    jsonPath: '.status.ipAddresses.total',
+    description: 'Count of allocatable sub-prefixes in the pool',
+  },
+  {
+    name: 'Free',
+    type: 'integer',
+    jsonPath: '.status.ipAddresses.free',
+    description: 'Count of unallocated sub-prefixes in the pool',
+  },
+  {
+    name: 'Used',
+    type: 'integer',
+    jsonPath: '.status.ipAddresses.used',
+    description: 'Count of allocated sub-prefixes in the pool',
+  },
+];
+
+function prefixPoolCrd(kind: string, scope: 'Namespaced' | 'Cluster', description: string[]): CrdSource {
+  return {
+    ...POOL_CRD_COMMON,
+    categories: [...POOL_CRD_COMMON.categories],
+    labels: { ...POOL_CRD_COMMON.labels },
+    kind,
+    plural: `${kind.toLowerCase()}s`,
+    singular: kind.toLowerCase(),
+    scope,
+    versions: [
+      {
+        name: 'v1alpha2',
+        served: true,
+        storage: true,
+        schema: root(description, { spec: prefixPoolSpecV1Alpha2, status: poolStatusSchema('prefixes') }),
+        printerColumns: PREFIX_POOL_COLUMNS,
+        statusSubresource: true,
+      },
+    ],
+  };
+}
+
+export const inClusterPrefixPoolCrd: CrdSource = prefixPoolCrd(KIND_IN_CLUSTER_PREFIX_POOL, 'Namespaced', [
+  'InClusterPrefixPool is a pool of IPv6 prefixes. IPAddressClaims in the same namespace allocate from it:',
+  'for each claim the provider creates an IPAddress holding a prefix of allocationPrefixLength.',
+]);
+
+export const globalInClusterPrefixPoolCrd: CrdSource = prefixPoolCrd(
+  KIND_GLOBAL_IN_CLUSTER_PREFIX_POOL,
+  'Cluster',
+  [
+    'GlobalInClusterPrefixPool is a cluster-scoped pool of IPv6 prefixes. IPAddressClaims in any namespace',
+    'allocate from it: for each claim the provider creates an IPAddress holding a prefix of allocationPrefixLength.',
+  ],
+);

@@ -1,0 +1,93 @@
+import { describe, expect, it } from 'vitest';
+import type { AdmissionReview } from './admission.js';
+import { mutatePrefixPool, validatePrefixPool } from './prefix-admission.js';
+
+const KIND = 'InClusterPrefixPool';
+const SKIP = 'ipam.cluster.x-k8s.io/skip-validate-delete-webhook';
+
+function review(
+  operation: 'CREATE' | 'UPDATE' | 'DELETE',
+  object: unknown,
+  oldObject?: unknown,
+): AdmissionReview {
+  return {
+    apiVersion: 'admission.k8s.io/v1',
+    kind: 'AdmissionReview',
+    request: { uid: 'u1', name: 'p', namespace: 'ns', operation, object, oldObject },
+  };
+}
+
+const held = (addresses: string[] | undefined) => ({ allocatedAddresses: () => addresses });
+const decode = (r: AdmissionReview) =>
+  r.response?.patch ? JSON.parse(Buffer.from(r.response.patch, 'base64').toString()) : undefined;
+
+describe('prefix pool admission', () => {
+  it('defaults allocationPrefixLength to 64 when absent or 0, and leaves a set one alone', () => {
+    expect(decode(mutatePrefixPool(review('CREATE', { spec: { prefixes: ['fd00::/48'] } })))).toEqual([
+      { op: 'add', path: '/spec/allocationPrefixLength', value: 64 },
+    ]);
+    const zero = mutatePrefixPool(
+      review('CREATE', { spec: { prefixes: ['fd00::/48'], allocationPrefixLength: 0 } }),
+    );
+    expect(decode(zero)).toEqual([{ op: 'replace', path: '/spec/allocationPrefixLength', value: 64 }]);
+    expect(zero.response?.patchType).toBe('JSONPatch');
+    const set = mutatePrefixPool(
+      review('CREATE', { spec: { prefixes: ['fd00::/48'], allocationPrefixLength: 56 } }),
+    );
+    expect(set.response).toEqual({ uid: 'u1', allowed: true });
+  });
+
+  it('refuses an invalid pool with the Go message as an Invalid status', () => {
+    const r = validatePrefixPool(review('CREATE', { spec: { prefixes: ['10.0.0.0/8'] } }), KIND, held([]));
+    expect(r.response?.allowed).toBe(false);
+    expect(r.response?.status?.code).toBe(422);
+    expect(r.response?.status?.message).toBe(
+      'InClusterPrefixPool.ipam.cluster.x-k8s.io "p" is invalid: spec.prefixes: Invalid value: "10.0.0.0/8": only IPv6 prefixes are supported',
+    );
+  });
+
+  it('admits /128 allocation with the Go warnings', () => {
+    const spec = { prefixes: ['fd00::/120'], allocationPrefixLength: 128, gateway: 'fd00::1' };
+    const r = validatePrefixPool(review('CREATE', { spec }), KIND, held([]));
+    expect(r.response?.allowed).toBe(true);
+    expect(r.response?.warnings).toHaveLength(2);
+  });
+
+  it('refuses changing allocationPrefixLength and orphaning allocations; refuses until synced', () => {
+    const old = { spec: { prefixes: ['fd00::/62'], allocationPrefixLength: 64 } };
+    const longer = validatePrefixPool(
+      review('UPDATE', { spec: { prefixes: ['fd00::/62'], allocationPrefixLength: 72 } }, old),
+      KIND,
+      held([]),
+    );
+    expect(longer.response?.status).toMatchObject({
+      code: 400,
+      message: 'spec.allocationPrefixLength is immutable',
+    });
+    const shrink = validatePrefixPool(
+      review('UPDATE', { spec: { prefixes: ['fd00::/63'], allocationPrefixLength: 64 } }, old),
+      KIND,
+      held(['fd00:0:0:2::/64']),
+    );
+    expect(shrink.response?.status?.message).toBe(
+      'existing allocations become non-allocatable: [fd00:0:0:2::]',
+    );
+    const early = validatePrefixPool(review('UPDATE', old, old), KIND, held(undefined));
+    expect(early.response?.status?.code).toBe(503);
+  });
+
+  it('refuses a delete while IPAddresses exist unless the pool carries the skip annotation', () => {
+    const pool = { metadata: { name: 'p' }, spec: { prefixes: ['fd00::/62'] } };
+    const refused = validatePrefixPool(review('DELETE', undefined, pool), KIND, held(['fd00::/64']));
+    expect(refused.response?.status?.message).toBe(
+      'Pool has IPAddresses allocated. Cannot delete Pool until all IPAddresses have been removed.',
+    );
+    const skipped = { ...pool, metadata: { name: 'p', annotations: { [SKIP]: '' } } };
+    expect(
+      validatePrefixPool(review('DELETE', undefined, skipped), KIND, held(undefined)).response?.allowed,
+    ).toBe(true);
+    expect(validatePrefixPool(review('DELETE', undefined, pool), KIND, held([])).response?.allowed).toBe(
+      true,
+    );
+  });
+});

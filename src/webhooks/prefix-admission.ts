@@ -1,0 +1,74 @@
+/**
+ * Admission of the prefix pool kinds (anchor §2.2), pure like admission.ts: defaulting of
+ * allocationPrefixLength, and the Go provider's create, update and delete checks and /128 warnings.
+ * Updates and deletes are checked against the controller's registry, refused until it synced.
+ */
+
+import { badRequestStatus } from '../api/errors.js';
+import type { KubeObject } from '../api/meta.js';
+import { DEFAULT_ALLOCATION_PREFIX_LENGTH, type PrefixPoolSpec } from '../api/prefixpool-types.js';
+import { validateIPPoolDelete } from '../api/validate.js';
+import {
+  prefixPoolWarnings,
+  prefixSpecOfShape,
+  validatePrefixPoolCreate,
+  validatePrefixPoolUpdate,
+} from '../api/validate-prefix.js';
+import { type AdmissionReview, type AllocationView, deny, NOT_SYNCED, respond } from './admission.js';
+
+/**
+ * The Go provider's Default: allocationPrefixLength 64 when unset or 0. The CRD default fills an
+ * absent field before any webhook runs, so in a cluster this patches only an explicit 0 (which the
+ * schema would refuse after defaulting otherwise) — as controller-runtime's patch does.
+ */
+export function mutatePrefixPool(review: AdmissionReview): AdmissionReview {
+  const obj = review.request?.object as { spec?: unknown } | undefined;
+  const spec = obj?.spec;
+  if (typeof spec !== 'object' || spec === null || Array.isArray(spec)) return respond(review, true);
+  const length = (spec as { allocationPrefixLength?: unknown }).allocationPrefixLength;
+  if (length !== undefined && length !== null && length !== 0) return respond(review, true);
+  const op = length === undefined ? 'add' : 'replace';
+  const patch = [{ op, path: '/spec/allocationPrefixLength', value: DEFAULT_ALLOCATION_PREFIX_LENGTH }];
+  return respond(review, true, {
+    patch: Buffer.from(JSON.stringify(patch)).toString('base64'),
+    patchType: 'JSONPatch',
+  });
+}
+
+export function validatePrefixPool(
+  review: AdmissionReview,
+  kind: string,
+  view: AllocationView,
+): AdmissionReview {
+  const req = review.request;
+  if (!req) return respond(review, false, { status: badRequestStatus('the AdmissionReview has no request') });
+  const name = typeof req.name === 'string' ? req.name : '';
+  if (req.operation === 'DELETE') {
+    const old = (
+      typeof req.oldObject === 'object' && req.oldObject !== null ? req.oldObject : {}
+    ) as KubeObject;
+    const allocated = view.allocatedAddresses(kind, req.namespace, name);
+    const check = validateIPPoolDelete(old, allocated?.length ?? 0);
+    // The skip annotation needs no view; anything else waits until the controller synced.
+    if (allocated === undefined && !check.allowed) return respond(review, false, { status: NOT_SYNCED });
+    if (allocated === undefined) return respond(review, true);
+    return check.allowed ? respond(review, true) : deny(review, check, kind, name);
+  }
+  const shaped = prefixSpecOfShape(req.object);
+  if ('errors' in shaped)
+    return deny(review, { allowed: false, reason: 'Invalid', errors: shaped.errors }, kind, name);
+  if (req.operation === 'UPDATE') {
+    const allocated = view.allocatedAddresses(kind, req.namespace, name);
+    if (allocated === undefined) return respond(review, false, { status: NOT_SYNCED });
+    const old = prefixSpecOfShape(req.oldObject);
+    const check = validatePrefixPoolUpdate('spec' in old ? old.spec : shaped.spec, shaped.spec, allocated);
+    return check.allowed ? admit(review, shaped.spec) : deny(review, check, kind, name);
+  }
+  const check = validatePrefixPoolCreate(shaped.spec);
+  return check.allowed ? admit(review, shaped.spec) : deny(review, check, kind, name);
+}
+
+function admit(review: AdmissionReview, spec: PrefixPoolSpec): AdmissionReview {
+  const warnings = prefixPoolWarnings(spec);
+  return respond(review, true, warnings.length > 0 ? { warnings } : {});
+}
