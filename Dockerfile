@@ -14,5 +14,4 @@ COPY --from=build /src/node_modules ./node_modules
 COPY --from=build /src/dist ./dist
 COPY package.json ./
 USER 65532:65532
-# The node flags are src/install/node-flags.ts's (a unit test compares them).
-ENTRYPOINT ["node", "--max-semi-space-size=1", "--optimize-for-size", "/app/dist/main.js"]
+ENTRYPOINT ["node", "/app/dist/main.js"]

@@ -14,7 +14,6 @@ import { spawn } from 'node:child_process';
 import { openSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { NODE_FLAGS as POD_NODE_FLAGS } from '../src/install/node-flags.js';
 import type { ClusterAccess } from '../test/harness/access.js';
 import { ControlPlane, freePort } from '../test/harness/control-plane.js';
 import {
@@ -36,12 +35,8 @@ const IN_FLIGHT = 32;
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? IN_FLIGHT);
 const IPAM = '/apis/ipam.cluster.x-k8s.io';
 const logFile = process.env.BENCH_CONTROLLER_LOG;
-// The controller runs with the pod's node flags (BENCH_POD_FLAGS=0 drops them) and any extra ones
-// from BENCH_NODE_FLAGS, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof".
-const NODE_FLAGS = [
-  ...(process.env.BENCH_POD_FLAGS === '0' ? [] : POD_NODE_FLAGS),
-  ...(process.env.BENCH_NODE_FLAGS ?? '').split(/\s+/).filter(Boolean),
-];
+// Extra node flags for the controller process, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof".
+const NODE_FLAGS = (process.env.BENCH_NODE_FLAGS ?? '').split(/\s+/).filter(Boolean);
 
 async function pool<T>(items: T[], inFlight: number, fn: (item: T) => Promise<void>): Promise<void> {
   let next = 0;

@@ -11,8 +11,7 @@
  * BENCH_HEAP_SNAPSHOT=1 writes a heap snapshot of the loaded controller (the path is in the JSON).
  * BENCH_MAIN, a comma-separated list of controller entry points (default dist/main.js), measures
  * several builds against the same objects, one JSON line each: creating them takes the minutes.
- * An entry may carry node flags of its own after its path ("dist/main.js --max-semi-space-size=1");
- * without BENCH_MAIN the controller gets the pod's flags.
+ * An entry may carry node flags of its own after its path ("dist/main.js --optimize-for-size").
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
@@ -20,7 +19,6 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { FINALIZER_PROTECT_ADDRESS, FINALIZER_RELEASE_ADDRESS } from '../src/api/constants.js';
-import { NODE_FLAGS as POD_NODE_FLAGS } from '../src/install/node-flags.js';
 import type { ClusterAccess } from '../test/harness/access.js';
 import { ControlPlane, freePort } from '../test/harness/control-plane.js';
 
@@ -33,13 +31,11 @@ const NS = 'bench';
 const POOL = 'bench';
 const NODE_FLAGS = (process.env.BENCH_NODE_FLAGS ?? '').split(/\s+/).filter(Boolean);
 const HEAP_SNAPSHOT = process.env.BENCH_HEAP_SNAPSHOT === '1';
-// Without BENCH_MAIN: dist/main.js with the pod's node flags (src/install/node-flags.ts).
-const MAINS = process.env.BENCH_MAIN
-  ? process.env.BENCH_MAIN.split(',')
-      .map((entry) => entry.trim().split(/\s+/))
-      .filter(([path]) => Boolean(path))
-      .map(([path, ...flags]) => ({ path: path as string, flags }))
-  : [{ path: join(root, 'dist/main.js'), flags: [...POD_NODE_FLAGS] }];
+const MAINS = (process.env.BENCH_MAIN ?? join(root, 'dist/main.js'))
+  .split(',')
+  .map((entry) => entry.trim().split(/\s+/))
+  .filter(([path]) => Boolean(path))
+  .map(([path, ...flags]) => ({ path: path as string, flags }));
 // RSS settles a few seconds after the last burst of work (GC, freed buffers); sample after that.
 const SETTLE_MS = 10_000;
 

@@ -6,12 +6,17 @@ import { pino } from 'pino';
 import { Manager } from './controllers/manager.js';
 import { KubeClient, LeaderElector } from './kube/index.js';
 import { parseFlags } from './observability/flags.js';
+import { HeapStrategy } from './observability/heap.js';
 import { Metrics } from './observability/metrics.js';
 import { startHealthServer, startMetricsServer } from './observability/servers.js';
 
 const LEADER_ELECTION_ID = '7bb7acb4.ipam.cluster.x-k8s.io';
 
+const HEAP_CHECK_MS = 60_000;
+
 async function main(): Promise<number> {
+  // First, before the caches fill: see src/observability/heap.ts.
+  const heap = new HeapStrategy();
   const flags = parseFlags(process.argv.slice(2));
   const log = pino({ level: flags.logLevel, base: { controller: 'capi-ipam-in-cluster' } });
   const client = flags.kubeconfig ? KubeClient.fromFile(flags.kubeconfig) : KubeClient.fromDefault();
@@ -23,7 +28,15 @@ async function main(): Promise<number> {
     namespace: flags.namespace,
     watchFilter: flags.watchFilter,
     claimConcurrency: flags.claimConcurrency,
+    onSynced: () => updateHeap(),
   });
+  const updateHeap = () => {
+    const cached = manager.cachedObjects();
+    if (heap.update(cached))
+      log.info({ cachedObjects: cached, memoryFirst: heap.memoryFirst }, 'heap strategy changed');
+  };
+  // Clusters grow and shrink: look again now and then.
+  setInterval(updateHeap, HEAP_CHECK_MS).unref();
   let elector: LeaderElector | undefined;
   let leading = false;
   const stopAll = new AbortController();

@@ -55,6 +55,8 @@ export interface ManagerOptions {
   watchFilter?: string;
   claimConcurrency: number;
   statusWindowMs?: number;
+  /** Called once the caches synced. */
+  onSynced?(): void;
 }
 
 const CLAIM_POOL_INDEX = 'poolKey';
@@ -97,6 +99,7 @@ export class Manager {
   private started = false;
   private registry: PoolRegistry | undefined;
   private synced = false;
+  private caches: { readonly size: number }[] = [];
 
   constructor(private readonly opts: ManagerOptions) {
     this.recorder = new EventRecorder({
@@ -130,6 +133,11 @@ export class Manager {
         name: p.pool.metadata?.name ?? '',
         spec: (p.pool as IPPool).spec,
       }));
+  }
+
+  /** Claims and IPAddresses cached (0 before the informers started). */
+  cachedObjects(): number {
+    return this.caches.reduce((n, c) => n + c.size, 0);
   }
 
   /** True once every cache synced and the registry was rebuilt (for /readyz). */
@@ -230,6 +238,7 @@ export class Manager {
       },
     });
     this.registry = registry;
+    this.caches = [claims.cache, addresses.cache];
     const ctx: ControllerContext = {
       client,
       log: log.child({ controller: 'ipaddressclaim' }),
@@ -320,6 +329,7 @@ export class Manager {
       { pools: pools.reduce((n, p) => n + p.informer.cache.size, 0), IPAddresses: addresses.cache.size },
       'caches synced; pools rebuilt',
     );
+    this.opts.onSynced?.();
     for (const c of claims.cache.list()) if (handlesPoolRef(c.spec?.poolRef)) enqueue(objectKey(c));
     for (const p of registry.all()) this.statusWriter.mark(p);
     this.workers = runWorkers(this.queue, claimReconciler(ctx), {

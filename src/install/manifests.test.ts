@@ -4,7 +4,6 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { parseFlags } from '../observability/flags.js';
 import { managerDeployment, providerObjects, renderInstallManifestFiles } from './manifests.js';
-import { MANAGER_COMMAND } from './node-flags.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
@@ -22,16 +21,6 @@ describe('install manifests', () => {
     const flags = parseFlags(deployment.spec.template.spec.containers[0]?.args ?? []);
     expect(flags.leaderElect).toBe(true);
     expect(flags.diagnosticsAddress).toBe(':8443');
-  });
-
-  it('run node with the same flags in the image and the Deployment', () => {
-    const deployment = managerDeployment() as {
-      spec: { template: { spec: { containers: { command: string[] }[] } } };
-    };
-    expect(deployment.spec.template.spec.containers[0]?.command).toEqual(MANAGER_COMMAND);
-    const dockerfile = readFileSync(join(root, 'Dockerfile'), 'utf8');
-    const entrypoint = /^ENTRYPOINT (\[.*\])$/m.exec(dockerfile)?.[1];
-    expect(entrypoint && JSON.parse(entrypoint)).toEqual(MANAGER_COMMAND);
   });
 
   it('use the Go provider names under its namespace', () => {

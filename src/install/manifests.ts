@@ -6,7 +6,6 @@
 import { INSTALL_NAMESPACE, NAME_PREFIX, type RenderedFile, toYaml } from '../api/index.js';
 import { LEADER_ELECTION_RULES, MANAGER_RULES } from '../controllers/rbac.js';
 import { renderWebhookManifestFiles, WEBHOOK_SECRET_NAME } from '../webhooks/manifests.js';
-import { MANAGER_COMMAND } from './node-flags.js';
 
 export const SERVICE_ACCOUNT_NAME = `${NAME_PREFIX}controller-manager`;
 export const MANAGER_ROLE_NAME = `${NAME_PREFIX}manager-role`;
@@ -73,7 +72,6 @@ export function managerDeployment(): object {
             {
               name: 'manager',
               image: IMAGE,
-              command: [...MANAGER_COMMAND],
               args: ['--leader-elect', '--diagnostics-address=:8443', '--insecure-diagnostics'],
               ports: [
                 { containerPort: 9443, name: 'webhook-server', protocol: 'TCP' },

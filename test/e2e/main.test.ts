@@ -2,7 +2,6 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { NODE_FLAGS } from '../../src/install/node-flags.js';
 import {
   claimPath,
   crdPaths,
@@ -34,8 +33,6 @@ describe('the controller process', () => {
     proc = spawn(
       process.execPath,
       [
-        // As in the pod (src/install/node-flags.ts).
-        ...NODE_FLAGS,
         '--import',
         'tsx',
         join(root, 'src/main.ts'),

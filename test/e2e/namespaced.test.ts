@@ -5,7 +5,6 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { NODE_FLAGS } from '../../src/install/node-flags.js';
 import {
   claimPath,
   crdPaths,
@@ -62,8 +61,6 @@ describe('the controller process with --namespace and the webhook server', () =>
     proc = spawn(
       process.execPath,
       [
-        // As in the pod (src/install/node-flags.ts).
-        ...NODE_FLAGS,
         '--import',
         'tsx',
         join(root, 'src/main.ts'),

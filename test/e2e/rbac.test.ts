@@ -11,7 +11,6 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { INSTALL_NAMESPACE } from '../../src/api/install.js';
 import { providerObjects, rbacObjects } from '../../src/install/manifests.js';
-import { NODE_FLAGS } from '../../src/install/node-flags.js';
 import {
   crdPaths,
   createClaim,
@@ -51,8 +50,6 @@ describe('the controller with only the RBAC of its install manifests', () => {
     proc = spawn(
       process.execPath,
       [
-        // As in the pod (src/install/node-flags.ts).
-        ...NODE_FLAGS,
         '--import',
         'tsx',
         join(root, 'src/main.ts'),
