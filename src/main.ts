@@ -6,7 +6,7 @@ import { pino } from 'pino';
 import { Manager } from './controllers/manager.js';
 import { KubeClient, LeaderElector } from './kube/index.js';
 import { parseFlags } from './observability/flags.js';
-import { HeapStrategy } from './observability/heap.js';
+import { HeapStrategy, LARGE_CACHE_OBJECTS } from './observability/heap.js';
 import { Metrics } from './observability/metrics.js';
 import { startHealthServer, startMetricsServer } from './observability/servers.js';
 
@@ -29,6 +29,11 @@ async function main(): Promise<number> {
     watchFilter: flags.watchFilter,
     claimConcurrency: flags.claimConcurrency,
     onSynced: () => updateHeap(),
+    // A large cache is known from the first pages of its list, before it fills the heap.
+    onListProgress: (expected) => {
+      if (expected >= LARGE_CACHE_OBJECTS && heap.update(expected))
+        log.info({ expectedObjects: expected }, 'large cache: the heap now favours memory');
+    },
   });
   const updateHeap = () => {
     const cached = manager.cachedObjects();

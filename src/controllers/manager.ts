@@ -57,6 +57,8 @@ export interface ManagerOptions {
   statusWindowMs?: number;
   /** Called once the caches synced. */
   onSynced?(): void;
+  /** While the initial lists are read: how many claims and IPAddresses they will hold. */
+  onListProgress?(expectedObjects: number): void;
 }
 
 const CLAIM_POOL_INDEX = 'poolKey';
@@ -177,10 +179,16 @@ export class Manager {
     const slim = slimForCache(strings);
     // Claims and IPAddresses are the many: their caches keep compact records (cache-records.ts).
     const records = cacheRecords(strings);
+    const expected = { claims: 0, addresses: 0 };
+    const progress = (kind: keyof typeof expected) => (n: number) => {
+      expected[kind] = n;
+      this.opts.onListProgress?.(expected.claims + expected.addresses);
+    };
     const claims = new Informer<LiveClaim>(client, claimResource, {
       namespace: ns,
       logger: log,
       transform: (c) => records.claim(c),
+      onListProgress: progress('claims'),
       indexers: {
         [CLAIM_POOL_INDEX]: (c) =>
           handlesPoolRef(c.spec?.poolRef) ? [poolKeyOfRef(c.spec.poolRef, c.metadata.namespace)] : [],
@@ -194,6 +202,7 @@ export class Manager {
       namespace: ns,
       logger: log,
       transform: (a) => records.address(a),
+      onListProgress: progress('addresses'),
     });
     const pools = POOL_KINDS.map((kind) => {
       const r = poolResource(kind);

@@ -162,6 +162,8 @@ export class KubeClient {
        * that was ~600 MB of peak heap, which V8 then kept.
        */
       map?: (item: T) => T;
+      /** After each page: items so far, and how many the server says remain (when it says). */
+      onPage?: (listed: number, remaining: number | undefined) => void;
     } = {},
   ): Promise<{ items: T[]; resourceVersion: string }> {
     const items: T[] = [];
@@ -181,6 +183,7 @@ export class KubeClient {
       }
       if (!continueToken) resourceVersion = page.metadata.resourceVersion ?? '';
       continueToken = page.metadata.continue || undefined;
+      opts.onPage?.(items.length, continueToken ? page.metadata.remainingItemCount : 0);
     } while (continueToken);
     return { items, resourceVersion };
   }

@@ -36,6 +36,11 @@ export interface InformerOptions<T extends KubeObject> {
    * objects need not each carry their field-ownership records).
    */
   transform?: (obj: T) => T;
+  /**
+   * While a list is read: how many objects the collection holds, as far as known (items so far
+   * plus what the server says remains).
+   */
+  onListProgress?: (expected: number) => void;
 }
 
 /** Drops metadata.managedFields, which controllers reading from the cache never need. */
@@ -202,6 +207,7 @@ export class Informer<T extends KubeObject> {
       limit: this.options.pageSize ?? 500,
       signal,
       map: (item) => this.transform(item),
+      onPage: (listed, remaining) => this.options.onListProgress?.(listed + (remaining ?? 0)),
     });
     if (signal.aborted) return;
     this.counters.lists++;

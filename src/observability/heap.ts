@@ -3,9 +3,9 @@
  * to about twice what is live before it collects, and keeps what it grew to: with 100k claims and
  * 100k IPAddresses cached (~165 MB live) the process sat at ~470 MB RSS. `--optimize-for-size`
  * makes it grow in small steps and give memory back (~260 MB), at a CPU cost: in bench:e2e (5k
- * claims) the controller used ~65 % more CPU with it. So the process starts favouring memory —
- * the initial lists are where a large cache would balloon — and, once the caches synced, keeps
- * doing so only while they are large; a small cache runs at full speed.
+ * claims) the controller used ~65 % more CPU with it. So it is on only while the caches are large:
+ * switched on as soon as the first pages of the initial lists show a large collection (before it
+ * fills the heap: that is where V8 would grow), and re-decided after sync and every minute.
  *
  * `v8.setFlagsFromString` after start-up is documented as use-with-care; this flag only selects
  * heap-sizing heuristics, which V8 reads at each collection. bench/memory.ts measures the effect.
@@ -19,10 +19,6 @@ export const LARGE_CACHE_OBJECTS = 20_000;
 export class HeapStrategy {
   private favoursMemory = false;
   private readonly fixed = process.execArgv.some((a) => /^--(no-)?optimize[-_]for[-_]size$/.test(a));
-
-  constructor() {
-    this.set(true);
-  }
 
   get memoryFirst(): boolean {
     return this.favoursMemory;

@@ -3,7 +3,7 @@ import type { KubeClient } from '../../src/kube/client.js';
 import { byLabel } from '../../src/kube/indexes.js';
 import { Informer } from '../../src/kube/informer.js';
 import { compareResourceVersions } from '../../src/kube/resource.js';
-import { useNamespace } from '../harness/namespace.js';
+import { uniqueName, useNamespace } from '../harness/namespace.js';
 import { waitFor } from '../harness/wait.js';
 import { type ConfigMap, clientFor, configMaps, TcpProxy } from './helpers.js';
 
@@ -56,6 +56,33 @@ describe('Informer against the API server', () => {
     expect(i.cache.size).toBe(30);
     expect(initial).toEqual(Array(30).fill(true));
     expect(i.stats().lists).toBe(1);
+  });
+
+  it('tells while listing how many objects the collection holds', async () => {
+    const own = uniqueName('kube-informer-progress');
+    await client.create(
+      { group: '', version: 'v1', plural: 'namespaces', kind: 'Namespace', namespaced: false },
+      { metadata: { name: own } },
+    );
+    await Promise.all(
+      Array.from({ length: 12 }, (_, i) =>
+        client.create(configMaps, { metadata: { name: `p-${i}`, namespace: own } }),
+      ),
+    );
+    const reports: number[] = [];
+    const i = new Informer<ConfigMap>(client, configMaps, {
+      namespace: own,
+      pageSize: 5,
+      onListProgress: (n) => reports.push(n),
+    });
+    informers.push(i);
+    i.start();
+    await i.waitForSync();
+    expect(i.cache.size).toBe(12);
+    expect(reports).toHaveLength(3);
+    expect(reports.at(-1)).toBe(12);
+    // The first page knows the whole count when the server tells what remains, else its own 5.
+    expect([5, 12]).toContain(reports[0]);
   });
 
   it('delivers adds, updates and deletes in order as they happen', async () => {
