@@ -4,7 +4,12 @@
  * ensure address, status — but each step is a function that either answers or lets the next run.
  */
 import { randomUUID } from 'node:crypto';
-import { ANNOTATION_PAUSED, FINALIZER_PROTECT_ADDRESS, FINALIZER_RELEASE_ADDRESS } from '../api/constants.js';
+import {
+  ANNOTATION_PAUSED,
+  FINALIZER_PROTECT_ADDRESS,
+  FINALIZER_RELEASE_ADDRESS,
+  isPrefixPoolKind,
+} from '../api/constants.js';
 import {
   compareResourceVersions,
   isAlreadyExists,
@@ -170,7 +175,8 @@ async function ensureAddress(run: Run, pool: PoolState): Promise<Step> {
   if (address === undefined) {
     pool.waiting.add(key);
     const c = pool.counts();
-    const message = `${poolName(pool)} has no free address (${c.total} total, ${c.used} used)`;
+    const what = isPrefixPoolKind(pool.kind) ? 'prefix' : 'address';
+    const message = `${poolName(pool)} has no free ${what} (${c.total} total, ${c.used} used)`;
     ctx.recorder.warning(claim, Reasons.PoolExhausted, message);
     await setStatus(run, ready('False', Reasons.PoolExhausted, message));
     return { requeueAfterMs: EXHAUSTED_RETRY_MS };

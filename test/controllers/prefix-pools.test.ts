@@ -202,7 +202,7 @@ describe('prefix pools', () => {
     expect(await waitForAddress(cp.access, ns, 'first')).toBe('fd09::');
     await claim('second', 'single');
     const waiting = await waitForReason(cp.access, ns, 'second', 'PoolExhausted');
-    expect(readyOf(waiting)?.message).toMatch(/\(1 total, 1 used\)/);
+    expect(readyOf(waiting)?.message).toMatch(/has no free prefix \(1 total, 1 used\)/);
     expect(await get(cp.access, addressPath(ns, 'second'))).toBeUndefined();
     expect((await cp.access.request('DELETE', claimPath(ns, 'first'))).status).toBe(200);
     await waitFor('the first claim and its IPAddress to be gone', async () => {
