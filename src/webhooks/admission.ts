@@ -91,6 +91,27 @@ export const NOT_SYNCED: Status = {
 };
 
 /**
+ * A pool delete, the same for every pool kind: refused while the pool holds allocations, unless it
+ * carries the skip annotation; without that annotation it waits until the controller synced.
+ */
+export function validateDelete(
+  review: AdmissionReview,
+  req: AdmissionRequest,
+  kind: string,
+  name: string,
+  view: AllocationView,
+): AdmissionReview {
+  const old = (
+    typeof req.oldObject === 'object' && req.oldObject !== null ? req.oldObject : {}
+  ) as KubeObject;
+  const skip = hasAnnotation(old, ANNOTATION_SKIP_VALIDATE_DELETE_WEBHOOK);
+  const allocated = view.allocatedAddresses(kind, req.namespace, name);
+  if (allocated === undefined && !skip) return respond(review, false, { status: NOT_SYNCED });
+  const check = validateIPPoolDelete(old, allocated?.length ?? 0);
+  return check.allowed ? respond(review, true) : deny(review, check, kind, name);
+}
+
+/**
  * Create, update and delete checks of the Go provider. The object is checked against the schema
  * first: the API server calls admission webhooks before its own schema validation only for mutating
  * ones, but a webhook must not trust any caller with the shape of what it sends.
@@ -99,16 +120,7 @@ export function validate(review: AdmissionReview, kind: string, view: Allocation
   const req = review.request;
   if (!req) return respond(review, false, { status: badRequestStatus('the AdmissionReview has no request') });
   const name = typeof req.name === 'string' ? req.name : '';
-  if (req.operation === 'DELETE') {
-    const old = (
-      typeof req.oldObject === 'object' && req.oldObject !== null ? req.oldObject : {}
-    ) as KubeObject;
-    const skip = hasAnnotation(old, ANNOTATION_SKIP_VALIDATE_DELETE_WEBHOOK);
-    const allocated = view.allocatedAddresses(kind, req.namespace, name);
-    if (allocated === undefined && !skip) return respond(review, false, { status: NOT_SYNCED });
-    const check = validateIPPoolDelete(old, allocated?.length ?? 0);
-    return check.allowed ? respond(review, true) : deny(review, check, kind, name);
-  }
+  if (req.operation === 'DELETE') return validateDelete(review, req, kind, name, view);
   const shaped = specOfShape(req.object);
   if ('errors' in shaped) {
     return deny(review, { allowed: false, reason: 'Invalid', errors: shaped.errors }, kind, name);

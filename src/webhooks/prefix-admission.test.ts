@@ -90,4 +90,11 @@ describe('prefix pool admission', () => {
       true,
     );
   });
+
+  it('refuses a delete until the controller synced (it cannot know the allocations before)', () => {
+    const pool = { metadata: { name: 'p' }, spec: { prefixes: ['fd00::/62'] } };
+    const early = validatePrefixPool(review('DELETE', undefined, pool), KIND, held(undefined));
+    expect(early.response?.allowed).toBe(false);
+    expect(early.response?.status?.code).toBe(503);
+  });
 });

@@ -5,16 +5,21 @@
  */
 
 import { badRequestStatus } from '../api/errors.js';
-import type { KubeObject } from '../api/meta.js';
 import { DEFAULT_ALLOCATION_PREFIX_LENGTH, type PrefixPoolSpec } from '../api/prefixpool-types.js';
-import { validateIPPoolDelete } from '../api/validate.js';
 import {
   prefixPoolWarnings,
   prefixSpecOfShape,
   validatePrefixPoolCreate,
   validatePrefixPoolUpdate,
 } from '../api/validate-prefix.js';
-import { type AdmissionReview, type AllocationView, deny, NOT_SYNCED, respond } from './admission.js';
+import {
+  type AdmissionReview,
+  type AllocationView,
+  deny,
+  NOT_SYNCED,
+  respond,
+  validateDelete,
+} from './admission.js';
 
 /**
  * The Go provider's Default: allocationPrefixLength 64 when unset or 0. The CRD default fills an
@@ -43,17 +48,7 @@ export function validatePrefixPool(
   const req = review.request;
   if (!req) return respond(review, false, { status: badRequestStatus('the AdmissionReview has no request') });
   const name = typeof req.name === 'string' ? req.name : '';
-  if (req.operation === 'DELETE') {
-    const old = (
-      typeof req.oldObject === 'object' && req.oldObject !== null ? req.oldObject : {}
-    ) as KubeObject;
-    const allocated = view.allocatedAddresses(kind, req.namespace, name);
-    const check = validateIPPoolDelete(old, allocated?.length ?? 0);
-    // The skip annotation needs no view; anything else waits until the controller synced.
-    if (allocated === undefined && !check.allowed) return respond(review, false, { status: NOT_SYNCED });
-    if (allocated === undefined) return respond(review, true);
-    return check.allowed ? respond(review, true) : deny(review, check, kind, name);
-  }
+  if (req.operation === 'DELETE') return validateDelete(review, req, kind, name, view);
   const shaped = prefixSpecOfShape(req.object);
   if ('errors' in shaped)
     return deny(review, { allowed: false, reason: 'Invalid', errors: shaped.errors }, kind, name);
