@@ -189,3 +189,76 @@ export function watchBound(access: ClusterAccess, ns: string, n: number): BoundW
   });
   return { done, open, events: () => received, firstBoundAt: () => firstBound };
 }
+
+async function etcd(etcdUrl: string, path: string, body: unknown): Promise<Record<string, unknown>> {
+  const res = await fetch(`${etcdUrl}/v3/${path}`, { method: 'POST', body: JSON.stringify(body) });
+  if (!res.ok) throw new Error(`etcd ${path}: ${res.status} ${await res.text()}`);
+  return (await res.json()) as Record<string, unknown>;
+}
+
+/**
+ * Removes a finished phase's claims and IPAddresses straight from etcd, so that every phase starts
+ * from the same store: the pool and its own N claims. Without it a later phase works against the
+ * earlier phases' objects, and the controller's start-up lists them all. Deleting through the API
+ * would mean 4N writes (finalizers first); etcd's watch still tells the API server, whose cache
+ * drops them. Returns the revision to compact to once the API server has seen the deletes
+ * (compacting earlier loses their previous values, which its watch needs).
+ */
+export async function deleteNamespaceObjects(etcdUrl: string, ns: string): Promise<string> {
+  const b64 = (s: string) => Buffer.from(s).toString('base64');
+  let revision = '';
+  for (const plural of ['ipaddressclaims', 'ipaddresses']) {
+    const prefix = `/registry/ipam.cluster.x-k8s.io/${plural}/${ns}/`;
+    // range_end = the prefix with its last byte incremented: every key under the prefix.
+    const end = `${prefix.slice(0, -1)}${String.fromCharCode(prefix.charCodeAt(prefix.length - 1) + 1)}`;
+    const res = await etcd(etcdUrl, 'kv/deleterange', { key: b64(prefix), range_end: b64(end) });
+    revision = (res.header as { revision: string }).revision;
+  }
+  return revision;
+}
+
+/** Drops etcd's history up to `revision`: a later phase does not pay for earlier revisions. */
+export async function compactEtcd(etcdUrl: string, revision: string): Promise<void> {
+  await etcd(etcdUrl, 'kv/compaction', { revision, physical: true });
+}
+
+/**
+ * BENCH_PPROF=<dir>: a CPU profile of kube-apiserver over `seconds` of a phase, for
+ * `go tool pprof` — to see what the server does differently in one phase than in another.
+ */
+export function profileApiServer(access: ClusterAccess, seconds: number, file: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const url = new URL(`/debug/pprof/profile?seconds=${seconds}`, access.info.server);
+    const req = httpsRequest(url, {
+      ca: access.info.caPem,
+      cert: access.info.clientCertPem,
+      key: access.info.clientKeyPem,
+    });
+    req.on('response', (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => {
+        writeFileSync(file, Buffer.concat(chunks));
+        resolve();
+      });
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+/** CPU seconds of a process by thread name (main thread, V8 workers, libuv pool, …). */
+export function threadCpuSeconds(pid: number): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+      const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')).trim();
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      const s = (Number(fields[11]) + Number(fields[12])) / 100;
+      out[name] = Number(((out[name] ?? 0) + s).toFixed(2));
+    } catch {}
+  }
+  return out;
+}

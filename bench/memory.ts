@@ -7,7 +7,8 @@
  * owner references — so the controller starts, syncs, finds nothing to write, and is measured.
  * Prints one JSON line. The controller runs as in a pod (`node dist/main.js`, its own process);
  * RSS and peak RSS are VmRSS / VmHWM from /proc, heap figures from its own /metrics, sampled once
- * every claim was reconciled and it went quiet. BENCH_NODE_FLAGS passes node flags to it;
+ * every claim was reconciled and it went quiet. It gets the node flags of the image's ENTRYPOINT
+ * (BENCH_NODE_FLAGS replaces them);
  * BENCH_HEAP_SNAPSHOT=1 writes a heap snapshot of the loaded controller (the path is in the JSON).
  * BENCH_MAIN, a comma-separated list of controller entry points (default dist/main.js), measures
  * several builds against the same objects, one JSON line each: creating them takes the minutes.
@@ -21,6 +22,7 @@ import { fileURLToPath } from 'node:url';
 import { FINALIZER_PROTECT_ADDRESS, FINALIZER_RELEASE_ADDRESS } from '../src/api/constants.js';
 import type { ClusterAccess } from '../test/harness/access.js';
 import { ControlPlane, freePort } from '../test/harness/control-plane.js';
+import { controllerNodeFlags } from './image-flags.js';
 
 const root = dirname(dirname(fileURLToPath(import.meta.url)));
 const N = Number(process.env.BENCH_N ?? 100_000);
@@ -29,7 +31,7 @@ const IN_FLIGHT = 32;
 const IPAM = '/apis/ipam.cluster.x-k8s.io';
 const NS = 'bench';
 const POOL = 'bench';
-const NODE_FLAGS = (process.env.BENCH_NODE_FLAGS ?? '').split(/\s+/).filter(Boolean);
+const NODE_FLAGS = controllerNodeFlags(root);
 const HEAP_SNAPSHOT = process.env.BENCH_HEAP_SNAPSHOT === '1';
 const MAINS = (process.env.BENCH_MAIN ?? join(root, 'dist/main.js'))
   .split(',')
