@@ -19,6 +19,7 @@ import {
   selfCpuSeconds,
   serverCounters,
   socketCount,
+  stealSeconds,
   sum,
   threadCpuSeconds,
   watchBound,
@@ -109,6 +110,7 @@ interface PhaseMark {
   apiserverCpu: number;
   etcdCpu: number;
   benchCpu: number;
+  steal: number;
 }
 
 export type PhaseStats = ReturnType<Bench['phase']>;
@@ -364,6 +366,7 @@ export class Bench {
       apiserverCpu: cpuSeconds(pids['kube-apiserver'] ?? 0),
       etcdCpu: cpuSeconds(pids.etcd ?? 0),
       benchCpu: selfCpuSeconds(),
+      steal: stealSeconds(),
       at: performance.now(),
     };
   }
@@ -390,6 +393,7 @@ export class Bench {
       apiserverCpuSeconds: Number((to.apiserverCpu - from.apiserverCpu).toFixed(2)),
       etcdCpuSeconds: Number((to.etcdCpu - from.etcdCpu).toFixed(2)),
       benchCpuSeconds: Number((to.benchCpu - from.benchCpu).toFixed(2)),
+      stealSeconds: Number((to.steal - from.steal).toFixed(2)),
     };
   }
 }

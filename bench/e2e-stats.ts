@@ -262,3 +262,12 @@ export function threadCpuSeconds(pid: number): Record<string, number> {
   }
   return out;
 }
+
+/**
+ * CPU seconds the hypervisor gave to someone else (steal, all CPUs) so far: on a shared VM a phase
+ * can be slower for no doing of its own, and this shows when.
+ */
+export function stealSeconds(): number {
+  const line = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0] ?? '';
+  return Number(line.trim().split(/\s+/)[8] ?? 0) / 100;
+}

@@ -121,6 +121,7 @@ try {
       controllerCpuSeconds: c.controllerCpuSeconds,
       apiserverCpuSeconds: c.apiserverCpuSeconds,
       baselineApiserverCpuSeconds: round2((before.apiserverCpuSeconds + after.apiserverCpuSeconds) / 2),
+      stealSeconds: { before: before.stealSeconds, controller: c.stealSeconds, after: after.stealSeconds },
       ratio: round2(c.seconds / reference),
     };
   });

@@ -47,8 +47,16 @@ export function errorFromResponse(code: number, body: unknown, what: string): Ku
   return new KubeApiError(reasonOf(code, status?.reason), `${what}: ${message}`, code, status);
 }
 
-export function errorFromNetwork(err: unknown, what: string): KubeApiError {
+const TIMEOUT_CODES = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT']);
+
+/** A request that got no (complete) answer: Timeout when a deadline passed, else Unavailable. */
+export function errorFromNetwork(err: unknown, what: string, timeoutMs?: number): KubeApiError {
   if (err instanceof KubeApiError) return err;
+  const code = (err as { code?: unknown } | null)?.code;
+  if (typeof code === 'string' && TIMEOUT_CODES.has(code)) {
+    const within = timeoutMs === undefined ? '' : ` in ${timeoutMs} ms`;
+    return new KubeApiError('Timeout', `${what}: no answer${within}`, 0, undefined, { cause: err });
+  }
   const detail = err instanceof Error ? err.message : String(err);
   return new KubeApiError('Unavailable', `${what}: ${detail}`, 0, undefined, { cause: err });
 }

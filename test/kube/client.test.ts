@@ -4,7 +4,14 @@ import { join } from 'node:path';
 import { CoreV1Api } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { KubeClient } from '../../src/kube/client.js';
-import { isAlreadyExists, isConflict, isInvalid, isNotFound, KubeApiError } from '../../src/kube/errors.js';
+import {
+  isAlreadyExists,
+  isConflict,
+  isInvalid,
+  isNotFound,
+  isTransient,
+  KubeApiError,
+} from '../../src/kube/errors.js';
 import type { KubeObject, ResourceDescriptor } from '../../src/kube/resource.js';
 import { installCustomResourceDefinitions } from '../harness/crds.js';
 import { useNamespace } from '../harness/namespace.js';
@@ -253,6 +260,27 @@ describe('KubeClient against the API server', () => {
       process.stderr.write(`pooled client: 1000 requests used ${proxy.connections} TLS connections\n`);
     } finally {
       await pooled.close();
+      await proxy.close();
+    }
+  });
+
+  it('gives up on a request nobody answers after its deadline, as a transient Timeout', async () => {
+    const proxy = await TcpProxy.start(info.server);
+    const silent = clientFor(info, { server: proxy.url, requestTimeoutMs: 1500 });
+    try {
+      await silent.get(configMaps, 'absent', ns.name).catch(() => {});
+      proxy.freeze({ newConnections: true });
+      const started = performance.now();
+      const err = await rejection(silent.get(configMaps, 'absent', ns.name));
+      const waited = performance.now() - started;
+      expect(err.reason).toBe('Timeout');
+      expect(isTransient(err)).toBe(true);
+      expect(err.message).toContain('no answer in 1500 ms');
+      // Not before its deadline (the answer might still have come); and well before any other timer would end it.
+      expect(waited).toBeGreaterThanOrEqual(1400);
+      expect(waited).toBeLessThan(10_000);
+    } finally {
+      await silent.close();
       await proxy.close();
     }
   });
