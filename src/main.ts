@@ -4,11 +4,13 @@
  */
 import { pino } from 'pino';
 import { Manager } from './controllers/manager.js';
-import { KubeClient, LeaderElector } from './kube/index.js';
+import { AccessReviews, KubeClient, LeaderElector } from './kube/index.js';
+import { DelegatedAuth } from './observability/delegated-auth.js';
 import { parseFlags } from './observability/flags.js';
 import { HeapStrategy, LARGE_CACHE_OBJECTS } from './observability/heap.js';
 import { Metrics } from './observability/metrics.js';
-import { startHealthServer, startMetricsServer } from './observability/servers.js';
+import { startHealthServer, startMetricsServer, startSecureMetricsServer } from './observability/servers.js';
+import { tlsSettings } from './webhooks/tls.js';
 
 const LEADER_ELECTION_ID = '7bb7acb4.ipam.cluster.x-k8s.io';
 
@@ -47,13 +49,17 @@ async function main(): Promise<number> {
   const stopAll = new AbortController();
   const metricsServer = flags.insecureDiagnostics
     ? await startMetricsServer(flags.diagnosticsAddress, metrics)
-    : undefined;
-  if (!flags.insecureDiagnostics) {
-    log.warn(
-      { diagnosticsAddress: flags.diagnosticsAddress },
-      'secure diagnostics are not implemented yet; use --insecure-diagnostics to serve /metrics',
-    );
-  }
+    : await startSecureMetricsServer(flags.diagnosticsAddress, metrics, {
+        auth: new DelegatedAuth(new AccessReviews(client.connection)),
+        ...tlsSettings(flags.tlsMinVersion, flags.tlsCipherSuites),
+        onRefused: (decision, path) => {
+          if (decision.status === 500) {
+            log.error({ err: String(decision.cause), path }, decision.message);
+          } else {
+            log.debug({ path, reason: decision.reason }, decision.message);
+          }
+        },
+      });
   const webhooks =
     flags.webhookPort === 0
       ? undefined

@@ -6,8 +6,9 @@
 import { CLUSTER_GROUP, IP_POOL_KINDS, IPAM_GROUP, PREFIX_POOL_KINDS } from '../api/constants.js';
 
 export interface PolicyRule {
-  apiGroups: string[];
-  resources: string[];
+  apiGroups?: string[];
+  resources?: string[];
+  nonResourceURLs?: string[];
   verbs: string[];
 }
 
@@ -45,4 +46,15 @@ export const LEADER_ELECTION_RULES: readonly PolicyRule[] = [
   { apiGroups: [''], resources: ['configmaps'], verbs: ALL },
   { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ALL },
   { apiGroups: [''], resources: ['events'], verbs: ['create', 'patch'] },
+];
+
+/** The ClusterRole `proxy-role`: secure diagnostics ask the API server who a scraper is and what it may read. */
+export const PROXY_RULES: readonly PolicyRule[] = [
+  { apiGroups: ['authentication.k8s.io'], resources: ['tokenreviews'], verbs: ['create'] },
+  { apiGroups: ['authorization.k8s.io'], resources: ['subjectaccessreviews'], verbs: ['create'] },
+];
+
+/** The ClusterRole `metrics-reader`, for whoever scrapes /metrics (Prometheus' service account). */
+export const METRICS_READER_RULES: readonly PolicyRule[] = [
+  { nonResourceURLs: ['/metrics'], verbs: ['get'] },
 ];

@@ -21,6 +21,7 @@ describe('install manifests', () => {
     const flags = parseFlags(deployment.spec.template.spec.containers[0]?.args ?? []);
     expect(flags.leaderElect).toBe(true);
     expect(flags.diagnosticsAddress).toBe(':8443');
+    expect(flags.insecureDiagnostics).toBe(false);
   });
 
   it('use the Go provider names under its namespace', () => {
@@ -35,6 +36,10 @@ describe('install manifests', () => {
       'ClusterRoleBinding//capi-ipam-in-cluster-manager-rolebinding',
       'Role/capi-ipam-in-cluster-system/capi-ipam-in-cluster-leader-election-role',
       'RoleBinding/capi-ipam-in-cluster-system/capi-ipam-in-cluster-leader-election-rolebinding',
+      'ClusterRole//capi-ipam-in-cluster-proxy-role',
+      'ClusterRoleBinding//capi-ipam-in-cluster-proxy-rolebinding',
+      'ClusterRole//capi-ipam-in-cluster-metrics-reader',
+      'Service/capi-ipam-in-cluster-system/capi-ipam-in-cluster-controller-manager-metrics-service',
       'Deployment/capi-ipam-in-cluster-system/capi-ipam-in-cluster-controller-manager',
     ]);
   });

@@ -97,6 +97,7 @@ export {
   type Status,
   splitObjectKey,
 } from './resource.js';
+export { AccessReviews, type ReviewedUser } from './reviews.js';
 export { StringInterner, slimForCache } from './slim.js';
 export {
   type ReconcileResult,

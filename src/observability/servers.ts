@@ -1,13 +1,17 @@
 import { createServer, type Server } from 'node:http';
+import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
+import type { SecureVersion } from 'node:tls';
+import type { Decision, DelegatedAuth } from './delegated-auth.js';
 import { parseBindAddress } from './flags.js';
 import type { Metrics } from './metrics.js';
+import { selfSignedCertificate } from './self-signed.js';
 
 export interface RunningServer {
   port: number;
   close(): Promise<void>;
 }
 
-async function listen(server: Server, address: string): Promise<RunningServer> {
+async function listen(server: Server | HttpsServer, address: string): Promise<RunningServer> {
   const bind = parseBindAddress(address);
   if (!bind) return { port: 0, close: async () => {} };
   await new Promise<void>((resolve, reject) => {
@@ -70,4 +74,68 @@ export function startMetricsServer(address: string, metrics: Metrics): Promise<R
     );
   });
   return listen(server, address);
+}
+
+export interface SecureMetricsOptions {
+  auth: DelegatedAuth;
+  /** From --tls-min-version / --tls-cipher-suites. */
+  minVersion: SecureVersion;
+  ciphers?: string;
+  /** A 500 (the API server could not review) or a refusal, for the log. */
+  onRefused?: (decision: Exclude<Decision, { status: 200 }>, path: string) => void;
+  /** Tests: when the served certificate counts as new. */
+  now?: () => number;
+}
+
+/** The served self-signed certificate is replaced this long before it expires. */
+const RENEW_BEFORE_MS = 30 * 86_400_000;
+const RENEW_CHECK_MS = 86_400_000;
+
+/**
+ * /metrics over HTTPS for bearer tokens the API server authenticates and authorizes (the default,
+ * as Cluster API's `--diagnostics-address=:8443`): a self-signed certificate, as controller-runtime
+ * serves, renewed in place before it expires.
+ */
+export async function startSecureMetricsServer(
+  address: string,
+  metrics: Metrics,
+  opts: SecureMetricsOptions,
+): Promise<RunningServer & { certPem: () => string }> {
+  const now = opts.now ?? Date.now;
+  const hosts = ['localhost', '127.0.0.1'];
+  let cert = selfSignedCertificate(hosts, 365, new Date(now()));
+  const tls = { minVersion: opts.minVersion, ...(opts.ciphers ? { ciphers: opts.ciphers } : {}) };
+  const server = createHttpsServer({ ...tls, cert: cert.certPem, key: cert.keyPem }, (req, res) => {
+    const path = (req.url ?? '').split('?')[0] ?? '';
+    void opts.auth.check(req.headers.authorization, req.method ?? 'GET', path).then((decision) => {
+      if (decision.status !== 200) {
+        opts.onRefused?.(decision, path);
+        res
+          .writeHead(decision.status, { 'content-type': 'text/plain; charset=utf-8' })
+          .end(`${decision.message}\n`);
+      } else if (path !== '/metrics') {
+        res.writeHead(404).end();
+      } else {
+        metrics.registry.metrics().then(
+          (text) => res.writeHead(200, { 'content-type': metrics.registry.contentType }).end(text),
+          (err: Error) => res.writeHead(500).end(err.message),
+        );
+      }
+    });
+  });
+  const renew = setInterval(() => {
+    if (cert.notAfter.getTime() - now() > RENEW_BEFORE_MS) return;
+    cert = selfSignedCertificate(hosts, 365, new Date(now()));
+    server.setSecureContext({ ...tls, cert: cert.certPem, key: cert.keyPem });
+  }, RENEW_CHECK_MS);
+  renew.unref();
+  const running = await listen(server, address);
+  return {
+    ...running,
+    certPem: () => cert.certPem,
+    close: () => {
+      clearInterval(renew);
+      return running.close();
+    },
+  };
 }

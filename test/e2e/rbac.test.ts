@@ -5,12 +5,15 @@
  * left unbound, a status not written, an event or lease missing, or a "forbidden" in its log.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
+import type { X509Certificate } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
+import { request as httpsRequest } from 'node:https';
 import { dirname, join } from 'node:path';
+import { connect } from 'node:tls';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { INSTALL_NAMESPACE } from '../../src/api/install.js';
-import { providerObjects, rbacObjects } from '../../src/install/manifests.js';
+import { METRICS_READER_ROLE_NAME, providerObjects, rbacObjects } from '../../src/install/manifests.js';
 import {
   crdPaths,
   createClaim,
@@ -29,9 +32,21 @@ const USER = 'ipam-controller';
 
 describe('the controller with only the RBAC of its install manifests', () => {
   let cp: ControlPlane;
+  /** TokenReviews the API server has served, counted by its own metrics. */
+  const tokenReviews = async () => {
+    const res = await cp.access.request('GET', '/metrics');
+    let n = 0;
+    for (const m of res.text.matchAll(
+      /^apiserver_request_total\{[^}]*resource="tokenreviews"[^}]*\} (\d+)/gm,
+    )) {
+      n += Number(m[1]);
+    }
+    return n;
+  };
   let proc: ChildProcess;
   let exited: Promise<number | null>;
   let output = '';
+  let metricsPort: number;
 
   beforeAll(async () => {
     cp = await ControlPlane.start({ crds: crdPaths });
@@ -47,6 +62,7 @@ describe('the controller with only the RBAC of its install manifests', () => {
     const applied = await cp.access.kubectl(['apply', '-f', file]);
     expect(applied.code, applied.stderr).toBe(0);
     const kubeconfig = await cp.kubeconfigFor(USER);
+    metricsPort = await freePort();
     proc = spawn(
       process.execPath,
       [
@@ -56,7 +72,9 @@ describe('the controller with only the RBAC of its install manifests', () => {
         `--kubeconfig=${kubeconfig}`,
         `--leader-election-namespace=${INSTALL_NAMESPACE}`,
         `--health-probe-bind-address=127.0.0.1:${await freePort()}`,
-        '--diagnostics-address=0',
+        // Secure diagnostics, the default: the TokenReviews and SubjectAccessReviews are the
+        // controller's own requests, as this user, through the proxy-role.
+        `--diagnostics-address=127.0.0.1:${metricsPort}`,
         '--webhook-port=0',
       ],
       { cwd: root, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, LOG_LEVEL: 'info' } },
@@ -151,9 +169,103 @@ describe('the controller with only the RBAC of its install manifests', () => {
     expect(output).not.toMatch(/forbidden/i);
   });
 
+  it('serves /metrics over HTTPS only to tokens the API server authorizes, reviewing each token once', async () => {
+    const a = cp.access;
+    await createNamespace(a, 'monitoring');
+    for (const name of ['prometheus', 'stranger']) {
+      const sa = await a.request('POST', '/api/v1/namespaces/monitoring/serviceaccounts', {
+        metadata: { name },
+      });
+      expect(sa.status).toBe(201);
+    }
+    const binding = await a.request('POST', '/apis/rbac.authorization.k8s.io/v1/clusterrolebindings', {
+      metadata: { name: 'prometheus-metrics-reader' },
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: METRICS_READER_ROLE_NAME },
+      subjects: [{ kind: 'ServiceAccount', name: 'prometheus', namespace: 'monitoring' }],
+    });
+    expect(binding.status).toBe(201);
+    const token = async (sa: string) => {
+      const res = await a.request<{ status: { token: string } }>(
+        'POST',
+        `/api/v1/namespaces/monitoring/serviceaccounts/${sa}/token`,
+        { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenRequest', spec: { expirationSeconds: 3600 } },
+      );
+      expect(res.status).toBe(201);
+      return res.body.status.token;
+    };
+    const [prometheus, stranger] = [await token('prometheus'), await token('stranger')];
+    // What it serves is a certificate of its own making, for localhost.
+    const served = await waitFor('the diagnostics server', () => servedCertificate(metricsPort));
+    expect(served.checkHost('localhost')).toBe('localhost');
+    expect(served.issuer).toBe(served.subject);
+    const scrape = (bearer?: string, path = '/metrics') =>
+      httpsGet(metricsPort, served.toString(), path, bearer);
+
+    expect(await scrape()).toEqual({ status: 401, body: 'Unauthorized\n' });
+    expect(await scrape('not-a-token')).toEqual({ status: 401, body: 'Unauthorized\n' });
+    expect(await scrape(stranger)).toEqual({
+      status: 403,
+      body: 'Authorization denied for user system:serviceaccount:monitoring:stranger\n',
+    });
+    // metrics-reader grants /metrics, nothing else.
+    expect((await scrape(prometheus, '/debug/pprof')).status).toBe(403);
+    const reviewsBefore = await tokenReviews();
+    for (let i = 0; i < 3; i++) {
+      const ok = await scrape(prometheus);
+      expect(ok.status).toBe(200);
+      expect(ok.body).toMatch(/^ipam_address_allocations_total\{pool=/m);
+    }
+    // Cached: the three scrapes cost no review beyond what the first scrapes above cost.
+    expect(await tokenReviews()).toBe(reviewsBefore);
+    expect(output).not.toMatch(/forbidden|Authentication failed/i);
+  });
+
   it('releases its lease and exits 0 on SIGTERM', async () => {
     proc.kill('SIGTERM');
     expect(await exited).toBe(0);
     expect(output).not.toMatch(/forbidden/i);
   });
 });
+
+/** The certificate a TLS server presents, without trusting it yet. */
+function servedCertificate(port: number): Promise<X509Certificate> {
+  return new Promise((resolve, reject) => {
+    const socket = connect({ host: '127.0.0.1', port, rejectUnauthorized: false }, () => {
+      const cert = socket.getPeerX509Certificate();
+      socket.destroy();
+      if (cert) resolve(cert);
+      else reject(new Error('no certificate'));
+    });
+    socket.on('error', reject);
+  });
+}
+
+/** A GET that trusts exactly `caPem` for localhost. */
+function httpsGet(
+  port: number,
+  caPem: string,
+  path: string,
+  bearer?: string,
+): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = httpsRequest(
+      {
+        host: '127.0.0.1',
+        port,
+        path,
+        ca: caPem,
+        servername: 'localhost',
+        headers: bearer ? { authorization: `Bearer ${bearer}` } : {},
+      },
+      (res) => {
+        let body = '';
+        res.on('data', (c: Buffer) => {
+          body += c.toString();
+        });
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+      },
+    );
+    req.on('error', reject);
+    req.end();
+  });
+}
