@@ -21,8 +21,18 @@ async function main(): Promise<number> {
   const heap = new HeapStrategy();
   const flags = parseFlags(process.argv.slice(2));
   const log = pino({ level: flags.logLevel, base: { controller: 'capi-ipam-in-cluster' } });
-  const client = flags.kubeconfig ? KubeClient.fromFile(flags.kubeconfig) : KubeClient.fromDefault();
   const metrics = new Metrics({ defaultMetrics: true });
+  let host = '';
+  const connectionOptions = {
+    observe: (method: string, code: string, seconds: number) => {
+      metrics.restRequests.inc({ code, method, host });
+      metrics.restLatency.observe({ verb: method, host }, seconds);
+    },
+  };
+  const client = flags.kubeconfig
+    ? KubeClient.fromFile(flags.kubeconfig, connectionOptions)
+    : KubeClient.fromDefault(connectionOptions);
+  host = client.connection.server.host;
   const manager = new Manager({
     client,
     log,
@@ -72,6 +82,14 @@ async function main(): Promise<number> {
           tlsMinVersion: flags.tlsMinVersion,
           tlsCipherSuites: flags.tlsCipherSuites,
           view: manager,
+          observe: {
+            started: (webhook) => metrics.webhookInFlight.inc({ webhook }),
+            finished: (webhook, code, seconds) => {
+              metrics.webhookInFlight.dec({ webhook });
+              metrics.webhookRequests.inc({ webhook, code: String(code) });
+              metrics.webhookLatency.observe({ webhook }, seconds);
+            },
+          },
           onError: (err, path) =>
             log.error({ err: err.message, stack: err.stack, path }, 'webhook handler failed'),
         });
@@ -106,13 +124,16 @@ async function main(): Promise<number> {
   if (flags.leaderElect) {
     const namespace = flags.leaderElectionNamespace ?? (await inClusterNamespace()) ?? 'default';
     elector = new LeaderElector({ client, namespace, name: LEADER_ELECTION_ID, logger: log });
+    metrics.leaderElection.set({ name: LEADER_ELECTION_ID }, 0);
     const outcome = await elector.run(
       {
         onStartedLeading: (signal) => {
           leading = true;
+          metrics.leaderElection.set({ name: LEADER_ELECTION_ID }, 1);
           manager.start(AbortSignal.any([signal, stopAll.signal])).catch(fail);
         },
         onStoppedLeading: (reason) => {
+          metrics.leaderElection.set({ name: LEADER_ELECTION_ID }, 0);
           if (reason === 'lost') {
             // Another replica may already allocate: stop at once, like controller-runtime.
             log.error({}, 'leader election lost; exiting');

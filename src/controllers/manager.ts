@@ -29,7 +29,7 @@ import {
   type WorkerPool,
   WorkQueue,
 } from '../kube/index.js';
-import type { Metrics } from '../observability/metrics.js';
+import { type Metrics, queueMetrics } from '../observability/metrics.js';
 import { cacheRecords } from './cache-records.js';
 import {
   clusterNameOf,
@@ -92,8 +92,11 @@ async function servedVersion(client: KubeClient, group: string, plural: string, 
   return undefined;
 }
 
+/** The controller's name in logs and metrics, as the Go provider's controller-runtime names it. */
+const CLAIM_CONTROLLER = 'ipaddressclaim';
+
 export class Manager {
-  readonly queue = new WorkQueue<string>();
+  readonly queue: WorkQueue<string>;
   private readonly informers: { stop(): Promise<void> }[] = [];
   private workers: WorkerPool | undefined;
   private statusWriter: PoolStatusWriter | undefined;
@@ -104,6 +107,7 @@ export class Manager {
   private caches: { readonly size: number }[] = [];
 
   constructor(private readonly opts: ManagerOptions) {
+    this.queue = new WorkQueue<string>({ metrics: queueMetrics(opts.metrics, CLAIM_CONTROLLER) });
     this.recorder = new EventRecorder({
       client: opts.client,
       component: 'capi-ipam-in-cluster-controller',
@@ -341,13 +345,18 @@ export class Manager {
     this.opts.onSynced?.();
     for (const c of claims.cache.list()) if (handlesPoolRef(c.spec?.poolRef)) enqueue(objectKey(c));
     for (const p of registry.all()) this.statusWriter.mark(p);
+    const controller = { controller: CLAIM_CONTROLLER };
+    metrics.maxConcurrentReconciles.set(controller, this.opts.claimConcurrency);
     this.workers = runWorkers(this.queue, claimReconciler(ctx), {
       workers: this.opts.claimConcurrency,
       logger: log,
-      name: 'ipaddressclaim',
+      name: CLAIM_CONTROLLER,
+      onStarted: () => metrics.activeWorkers.inc(controller),
       onReconciled: (result, ms) => {
-        metrics.reconciles.inc({ controller: 'ipaddressclaim', result });
-        metrics.reconcileSeconds.observe({ controller: 'ipaddressclaim' }, ms / 1000);
+        metrics.activeWorkers.dec(controller);
+        metrics.reconciles.inc({ ...controller, result });
+        if (result === 'error') metrics.reconcileErrors.inc(controller);
+        metrics.reconcileSeconds.observe(controller, ms / 1000);
       },
     });
   }

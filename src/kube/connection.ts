@@ -11,6 +11,11 @@ export interface ConnectionOptions {
   /** How long an idle connection is kept for the next request. Default 60 s. */
   keepAliveMs?: number;
   userAgent?: string;
+  /**
+   * Told of every request once its answer's headers came (or it failed: code '<error>'), with
+   * client-go's labels in mind: rest_client_requests_total and rest_client_request_duration_seconds.
+   */
+  observe?: (method: HttpMethod, code: string, seconds: number) => void;
 }
 
 export interface RequestSpec {
@@ -60,6 +65,7 @@ export class Connection {
   private readonly requestTimeoutMs: number;
   private readonly keepAliveMs: number;
   private readonly userAgent: string;
+  private readonly observe: ConnectionOptions['observe'];
   private closed = false;
 
   constructor(
@@ -73,6 +79,7 @@ export class Connection {
     this.requestTimeoutMs = options.requestTimeoutMs ?? 30_000;
     this.keepAliveMs = options.keepAliveMs ?? 60_000;
     this.userAgent = options.userAgent ?? 'cluster-api-ipam-provider-in-cluster-ts';
+    this.observe = options.observe;
   }
 
   /** Loads the kubeconfig as controller-runtime does: KUBECONFIG, in-cluster, ~/.kube/config. */
@@ -159,8 +166,9 @@ export class Connection {
     // AbortSignal.timeout joined to the caller's long-lived signal with AbortSignal.any cost ~7 %
     // of the controller's CPU in a burst, and every joined signal hangs on the long-lived one.
     this.stats.requests++;
+    const started = this.observe ? performance.now() : 0;
     try {
-      return await dispatcher.request({
+      const res = await dispatcher.request({
         origin: this.server.origin,
         path: this.pathPrefix + spec.path + queryString(spec.query),
         method: spec.method,
@@ -170,7 +178,10 @@ export class Connection {
         headersTimeout: timeoutMs,
         bodyTimeout: streaming ? 0 : timeoutMs,
       });
+      this.observe?.(spec.method, String(res.statusCode), (performance.now() - started) / 1000);
+      return res;
     } catch (err) {
+      this.observe?.(spec.method, '<error>', (performance.now() - started) / 1000);
       throw errorFromNetwork(err, `${spec.method} ${spec.path}`, timeoutMs);
     }
   }

@@ -3,7 +3,25 @@ import { defaultControllerRateLimiter, type RateLimiter } from './backoff.js';
 export interface WorkQueueOptions<K> {
   /** Delays for addRateLimited. Default: controller-runtime's (5 ms·2^n up to 1000 s, max 10/s overall). */
   rateLimiter?: RateLimiter<K>;
+  /** Reports what client-go's workqueue metrics count (src/observability/metrics.ts queueMetrics). */
+  metrics?: QueueMetrics;
 }
+
+/** client-go's workqueue metrics, as callbacks. */
+export interface QueueMetrics {
+  /** A key became pending (an add of a key already pending is no add). */
+  added(): void;
+  depth(n: number): void;
+  /** A key was handed out this long after it was added. */
+  waited(seconds: number): void;
+  /** A key was done this long after it was handed out. */
+  worked(seconds: number): void;
+  retried(): void;
+  /** Every second while keys are processing: their summed and their longest time so far. */
+  inProgress(unfinishedSeconds: number, longestSeconds: number): void;
+}
+
+const IN_PROGRESS_EVERY_MS = 1000;
 
 /**
  * A queue of keys to reconcile, with client-go's guarantees: a key waits in the queue at most
@@ -15,7 +33,12 @@ export class WorkQueue<K = string> {
   private head = 0;
   /** Keys that need processing: queued, or added again while processing. */
   private readonly dirty = new Set<K>();
-  private readonly processing = new Set<K>();
+  /** Keys handed out and not done yet, with when (performance.now()). */
+  private readonly processing = new Map<K, number>();
+  /** When each pending key was added, for queue latency (only with metrics). */
+  private readonly addedAt = new Map<K, number>();
+  private readonly metrics: QueueMetrics | undefined;
+  private inProgressTimer: NodeJS.Timeout | undefined;
   private readonly delayed = new Map<K, { at: number; timer: NodeJS.Timeout }>();
   private getters: ((key: K | undefined) => void)[] = [];
   private idleWaiters: (() => void)[] = [];
@@ -25,6 +48,11 @@ export class WorkQueue<K = string> {
 
   constructor(opts: WorkQueueOptions<K> = {}) {
     this.rateLimiter = opts.rateLimiter ?? defaultControllerRateLimiter<K>();
+    this.metrics = opts.metrics;
+    if (this.metrics) {
+      this.inProgressTimer = setInterval(() => this.reportInProgress(), IN_PROGRESS_EVERY_MS);
+      this.inProgressTimer.unref();
+    }
   }
 
   get shuttingDown(): boolean {
@@ -48,6 +76,10 @@ export class WorkQueue<K = string> {
   add(key: K): void {
     if (this.stopping || this.dirty.has(key)) return;
     this.dirty.add(key);
+    if (this.metrics) {
+      this.metrics.added();
+      this.addedAt.set(key, performance.now());
+    }
     if (this.processing.has(key)) return;
     this.enqueue(key);
   }
@@ -72,6 +104,7 @@ export class WorkQueue<K = string> {
 
   /** Adds the key after its rate limiter's delay (for retries after a failure). */
   addRateLimited(key: K): void {
+    this.metrics?.retried();
     this.addAfter(key, this.rateLimiter.when(key));
   }
 
@@ -96,7 +129,9 @@ export class WorkQueue<K = string> {
   }
 
   done(key: K): void {
+    const since = this.processing.get(key);
     this.processing.delete(key);
+    if (this.metrics && since !== undefined) this.metrics.worked((performance.now() - since) / 1000);
     if (this.dirty.has(key)) {
       if (this.stopping && !this.draining) this.dirty.delete(key);
       else this.enqueue(key);
@@ -112,6 +147,8 @@ export class WorkQueue<K = string> {
     for (const key of this.items.slice(this.head)) this.dirty.delete(key);
     this.items = [];
     this.head = 0;
+    this.addedAt.clear();
+    this.metrics?.depth(0);
     this.wakeGetters();
     this.checkIdle();
   }
@@ -135,11 +172,33 @@ export class WorkQueue<K = string> {
     const getter = this.getters.shift();
     if (getter) {
       this.dirty.delete(key);
-      this.processing.add(key);
+      this.handOut(key);
       getter(key);
       return;
     }
     this.items.push(key);
+    this.metrics?.depth(this.len());
+  }
+
+  private handOut(key: K): void {
+    const now = performance.now();
+    this.processing.set(key, now);
+    if (!this.metrics) return;
+    const added = this.addedAt.get(key);
+    this.addedAt.delete(key);
+    if (added !== undefined) this.metrics.waited((now - added) / 1000);
+    this.metrics.depth(this.len());
+  }
+
+  private reportInProgress(): void {
+    const now = performance.now();
+    let sum = 0;
+    let longest = 0;
+    for (const since of this.processing.values()) {
+      sum += now - since;
+      longest = Math.max(longest, now - since);
+    }
+    this.metrics?.inProgress(sum / 1000, longest / 1000);
   }
 
   private dequeue(): K | undefined {
@@ -152,7 +211,7 @@ export class WorkQueue<K = string> {
       this.head = 0;
     }
     this.dirty.delete(key);
-    this.processing.add(key);
+    this.handOut(key);
     return key;
   }
 
@@ -171,6 +230,10 @@ export class WorkQueue<K = string> {
     // While draining, a key in processing may come back (it was added again meanwhile), so
     // idle workers keep waiting for it until nothing is in flight.
     if (idle || !this.draining) this.wakeGetters();
-    if (idle) for (const w of this.idleWaiters.splice(0)) w();
+    if (idle) {
+      clearInterval(this.inProgressTimer);
+      this.metrics?.inProgress(0, 0);
+      for (const w of this.idleWaiters.splice(0)) w();
+    }
   }
 }

@@ -24,8 +24,10 @@ export interface WorkerOptions {
   logger?: Logger;
   /** Named in logs. */
   name?: string;
-  /** Called after every reconcile (for metrics). */
-  onReconciled?: (outcome: 'success' | 'requeue' | 'error', durationMs: number) => void;
+  /** Called after every reconcile (for metrics), with controller-runtime's result names. */
+  onReconciled?: (outcome: 'success' | 'requeue' | 'requeue_after' | 'error', durationMs: number) => void;
+  /** Called when a reconcile starts (for the active-workers gauge). */
+  onStarted?: () => void;
 }
 
 export interface WorkerPool {
@@ -55,12 +57,13 @@ export function runWorkers<K>(
       const key = await queue.get();
       if (key === undefined) return;
       const started = performance.now();
+      opts.onStarted?.();
       try {
         const result = await reconcile(key, abort.signal);
         if (result?.requeueAfterMs !== undefined && result.requeueAfterMs > 0) {
           queue.forget(key);
           queue.addAfter(key, result.requeueAfterMs);
-          opts.onReconciled?.('requeue', performance.now() - started);
+          opts.onReconciled?.('requeue_after', performance.now() - started);
         } else if (result?.requeue) {
           queue.addRateLimited(key);
           opts.onReconciled?.('requeue', performance.now() - started);

@@ -4,6 +4,9 @@
  */
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 
+/** client-go's workqueue buckets: 10 ns to 1,000 s, by tens. */
+const QUEUE_BUCKETS = Array.from({ length: 12 }, (_, i) => Number((1e-8 * 10 ** i).toPrecision(1)));
+
 export class Metrics {
   readonly registry = new Registry();
   readonly allocations = new Counter({
@@ -49,7 +52,129 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  // controller-runtime's and client-go's own metrics, with their names and labels, so that the
+  // dashboards and alerts written for Cluster API providers (the Go provider serves exactly these)
+  // keep working.
+  readonly reconcileErrors = new Counter({
+    name: 'controller_runtime_reconcile_errors_total',
+    help: 'Total number of reconciliation errors per controller.',
+    labelNames: ['controller'] as const,
+    registers: [this.registry],
+  });
+  readonly maxConcurrentReconciles = new Gauge({
+    name: 'controller_runtime_max_concurrent_reconciles',
+    help: 'Maximum number of concurrent reconciles per controller.',
+    labelNames: ['controller'] as const,
+    registers: [this.registry],
+  });
+  readonly activeWorkers = new Gauge({
+    name: 'controller_runtime_active_workers',
+    help: 'Number of currently used workers per controller.',
+    labelNames: ['controller'] as const,
+    registers: [this.registry],
+  });
+  readonly queueDepth = new Gauge({
+    name: 'workqueue_depth',
+    help: 'Current depth of workqueue.',
+    labelNames: ['name', 'controller'] as const,
+    registers: [this.registry],
+  });
+  readonly queueAdds = new Counter({
+    name: 'workqueue_adds_total',
+    help: 'Total number of adds handled by workqueue.',
+    labelNames: ['name', 'controller'] as const,
+    registers: [this.registry],
+  });
+  readonly queueLatency = new Histogram({
+    name: 'workqueue_queue_duration_seconds',
+    help: 'How long in seconds an item stays in workqueue before being requested.',
+    labelNames: ['name', 'controller'] as const,
+    buckets: QUEUE_BUCKETS,
+    registers: [this.registry],
+  });
+  readonly workDuration = new Histogram({
+    name: 'workqueue_work_duration_seconds',
+    help: 'How long in seconds processing an item from workqueue takes.',
+    labelNames: ['name', 'controller'] as const,
+    buckets: QUEUE_BUCKETS,
+    registers: [this.registry],
+  });
+  readonly unfinishedWork = new Gauge({
+    name: 'workqueue_unfinished_work_seconds',
+    help: 'How many seconds of work has been done that is in progress and has not been observed by work_duration.',
+    labelNames: ['name', 'controller'] as const,
+    registers: [this.registry],
+  });
+  readonly longestRunning = new Gauge({
+    name: 'workqueue_longest_running_processor_seconds',
+    help: 'How many seconds has the longest running processor for workqueue been running.',
+    labelNames: ['name', 'controller'] as const,
+    registers: [this.registry],
+  });
+  readonly queueRetries = new Counter({
+    name: 'workqueue_retries_total',
+    help: 'Total number of retries handled by workqueue.',
+    labelNames: ['name', 'controller'] as const,
+    registers: [this.registry],
+  });
+  readonly restRequests = new Counter({
+    name: 'rest_client_requests_total',
+    help: 'Number of HTTP requests, partitioned by status code, method, and host.',
+    labelNames: ['code', 'method', 'host'] as const,
+    registers: [this.registry],
+  });
+  readonly restLatency = new Histogram({
+    name: 'rest_client_request_duration_seconds',
+    help: 'Request latency in seconds. Broken down by verb and host.',
+    labelNames: ['verb', 'host'] as const,
+    buckets: [0.005, 0.025, 0.1, 0.25, 0.5, 1, 2, 4, 8, 15, 30, 60],
+    registers: [this.registry],
+  });
+  readonly leaderElection = new Gauge({
+    name: 'leader_election_master_status',
+    help: 'Gauge of if the reporting system is master of the relevant lease, 0 indicates backup, 1 indicates master.',
+    labelNames: ['name'] as const,
+    registers: [this.registry],
+  });
+  readonly webhookRequests = new Counter({
+    name: 'controller_runtime_webhook_requests_total',
+    help: 'Total number of admission requests by HTTP status code.',
+    labelNames: ['webhook', 'code'] as const,
+    registers: [this.registry],
+  });
+  readonly webhookLatency = new Histogram({
+    name: 'controller_runtime_webhook_latency_seconds',
+    help: 'Histogram of the latency of processing admission requests',
+    labelNames: ['webhook'] as const,
+    registers: [this.registry],
+  });
+  readonly webhookInFlight = new Gauge({
+    name: 'controller_runtime_webhook_requests_in_flight',
+    help: 'Current number of admission requests being served.',
+    labelNames: ['webhook'] as const,
+    registers: [this.registry],
+  });
+
   constructor(opts: { defaultMetrics?: boolean } = {}) {
     if (opts.defaultMetrics) collectDefaultMetrics({ register: this.registry });
   }
+}
+
+/**
+ * The workqueue metrics of one controller, in the shape WorkQueue reports them
+ * (src/kube/queue.ts knows nothing of Prometheus).
+ */
+export function queueMetrics(m: Metrics, controller: string) {
+  const labels = { name: controller, controller };
+  return {
+    added: () => m.queueAdds.inc(labels),
+    depth: (n: number) => m.queueDepth.set(labels, n),
+    waited: (seconds: number) => m.queueLatency.observe(labels, seconds),
+    worked: (seconds: number) => m.workDuration.observe(labels, seconds),
+    retried: () => m.queueRetries.inc(labels),
+    inProgress: (unfinishedSeconds: number, longestSeconds: number) => {
+      m.unfinishedWork.set(labels, unfinishedSeconds);
+      m.longestRunning.set(labels, longestSeconds);
+    },
+  };
 }

@@ -35,6 +35,11 @@ export interface WebhookServerOptions {
   view: AllocationView;
   /** Called with an unexpected error of a handler (logged by main); the request is still answered. */
   onError?: (err: Error, path: string) => void;
+  /** Told of each admission or conversion request (controller-runtime's webhook metrics). */
+  observe?: {
+    started(webhook: string): void;
+    finished(webhook: string, code: number, seconds: number): void;
+  };
 }
 
 function isObject(body: unknown): body is Record<string, unknown> {
@@ -64,6 +69,21 @@ export async function startWebhookServer(opts: WebhookServerOptions): Promise<We
     bodyLimit: 8 << 20,
     logger: false,
   });
+  const served = new Set([...webhookRoutes().map((r) => r.path), CONVERSION_PATH]);
+  const startedAt = new WeakMap<object, number>();
+  if (opts.observe) {
+    const observe = opts.observe;
+    app.addHook('onRequest', async (req) => {
+      if (!served.has(req.routeOptions.url ?? '')) return;
+      startedAt.set(req, performance.now());
+      observe.started(req.routeOptions.url ?? '');
+    });
+    app.addHook('onResponse', async (req, reply) => {
+      const at = startedAt.get(req);
+      if (at === undefined) return;
+      observe.finished(req.routeOptions.url ?? '', reply.statusCode, (performance.now() - at) / 1000);
+    });
+  }
   for (const route of webhookRoutes()) {
     app.post(route.path, async (req, reply) => {
       if (!isObject(req.body))

@@ -97,9 +97,31 @@ describe('the controller process', () => {
     expect((await get(cp.access, claimPath(ns, 'unlabelled')))?.metadata.finalizers).toBeUndefined();
   });
 
-  it('exposes Prometheus metrics', async () => {
+  it('exposes Prometheus metrics: its own and controller-runtime’s, under their names and labels', async () => {
     const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
     expect(text).toMatch(/ipam_address_allocations_total\{pool="GlobalInClusterIPPool\/\/e2e"\} 1/);
+    const value = (series: string) => {
+      const line = text.split('\n').find((l) => l.startsWith(`${series} `));
+      return line === undefined ? undefined : Number(line.slice(series.length + 1));
+    };
+    const c = 'controller="ipaddressclaim"';
+    const q = 'name="ipaddressclaim",controller="ipaddressclaim"';
+    expect(value(`controller_runtime_reconcile_total{${c},result="success"}`)).toBeGreaterThanOrEqual(1);
+    expect(value(`controller_runtime_max_concurrent_reconciles{${c}}`)).toBe(10);
+    expect(value(`controller_runtime_active_workers{${c}}`)).toBe(0);
+    expect(value(`workqueue_adds_total{${q}}`)).toBeGreaterThanOrEqual(1);
+    expect(value(`workqueue_depth{${q}}`)).toBe(0);
+    expect(value(`workqueue_queue_duration_seconds_count{${q}}`)).toBeGreaterThanOrEqual(1);
+    expect(value(`workqueue_work_duration_seconds_count{${q}}`)).toBeGreaterThanOrEqual(1);
+    const host = new URL(cp.access.info.server).host;
+    // The labelled claim's IPAddress was created: at least one POST answered 201.
+    expect(
+      value(`rest_client_requests_total{code="201",method="POST",host="${host}"}`),
+    ).toBeGreaterThanOrEqual(1);
+    expect(
+      value(`rest_client_request_duration_seconds_count{verb="PATCH",host="${host}"}`),
+    ).toBeGreaterThanOrEqual(1);
+    expect(value('leader_election_master_status{name="7bb7acb4.ipam.cluster.x-k8s.io"}')).toBe(1);
   });
 
   it('logs JSON lines with Cluster API keys', () => {

@@ -266,9 +266,16 @@ describe('KubeClient against the API server', () => {
 
   it('gives up on a request nobody answers after its deadline, as a transient Timeout', async () => {
     const proxy = await TcpProxy.start(info.server);
-    const silent = clientFor(info, { server: proxy.url, requestTimeoutMs: 1500 });
+    // What rest_client_requests_total hears: the code of an answer, '<error>' when none came.
+    const observed: string[] = [];
+    const silent = clientFor(info, {
+      server: proxy.url,
+      requestTimeoutMs: 1500,
+      observe: (method, code) => observed.push(`${method} ${code}`),
+    });
     try {
       await silent.get(configMaps, 'absent', ns.name).catch(() => {});
+      expect(observed).toEqual(['GET 404']);
       proxy.freeze({ newConnections: true });
       const started = performance.now();
       const err = await rejection(silent.get(configMaps, 'absent', ns.name));
@@ -279,6 +286,7 @@ describe('KubeClient against the API server', () => {
       // Not before its deadline (the answer might still have come); and well before any other timer would end it.
       expect(waited).toBeGreaterThanOrEqual(1400);
       expect(waited).toBeLessThan(10_000);
+      expect(observed).toEqual(['GET 404', 'GET <error>']);
     } finally {
       await silent.close();
       await proxy.close();

@@ -20,13 +20,22 @@ describe('the admission webhooks through the API server', () => {
   let ca: CertificateAuthority;
   let hooks: TestWebhookServer;
   const allocated = new Map<string, string[]>();
+  const observed = {
+    started: [] as string[],
+    finished: [] as { webhook: string; code: number; seconds: number }[],
+  };
 
   const writeServingCert = (name: string): Promise<void> => hooks.writeServingCert(name);
 
   beforeAll(async () => {
-    hooks = await startTestWebhookServer({
-      allocatedAddresses: (kind, ns, name) => allocated.get(`${kind}/${ns ?? ''}/${name}`) ?? [],
-    });
+    hooks = await startTestWebhookServer(
+      { allocatedAddresses: (kind, ns, name) => allocated.get(`${kind}/${ns ?? ''}/${name}`) ?? [] },
+      'webhook',
+      {
+        started: (webhook) => observed.started.push(webhook),
+        finished: (webhook, code, seconds) => observed.finished.push({ webhook, code, seconds }),
+      },
+    );
     server = hooks.server;
     ca = hooks.ca;
     cp = await ControlPlane.start({ crds: crdPaths });
@@ -88,6 +97,16 @@ describe('the admission webhooks through the API server', () => {
     const allowed = await cp.access.kubectl(['delete', 'inclusterippool', 'good', '-n', 'default']);
     expect(allowed.stderr).toBe('');
     expect(allowed.code).toBe(0);
+  });
+
+  it('tells the metrics of every admission request the API server sent, by webhook path', () => {
+    expect(observed.finished.length).toBeGreaterThan(0);
+    expect(observed.started.length).toBe(observed.finished.length);
+    const paths = new Set(observed.finished.map((f) => f.webhook));
+    expect(paths).toContain('/mutate-ipam-cluster-x-k8s-io-v1alpha2-inclusterippool');
+    expect(paths).toContain('/validate-ipam-cluster-x-k8s-io-v1alpha2-inclusterippool');
+    // Denials are admission answers too: HTTP 200 with allowed false.
+    expect(observed.finished.every((f) => f.code === 200 && f.seconds > 0)).toBe(true);
   });
 
   it('serves a rotated certificate without a restart', async () => {

@@ -8,7 +8,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { AllocationView } from '../../src/webhooks/admission.js';
 import { webhookRoutes } from '../../src/webhooks/routes.js';
-import { startWebhookServer, type WebhookServer } from '../../src/webhooks/server.js';
+import {
+  startWebhookServer,
+  type WebhookServer,
+  type WebhookServerOptions,
+} from '../../src/webhooks/server.js';
 import type { ClusterAccess } from '../harness/access.js';
 import { freePort } from '../harness/control-plane.js';
 import { type CertificateAuthority, createCertificateAuthority, issueCertificate } from '../harness/pki.js';
@@ -26,6 +30,7 @@ export interface TestWebhookServer {
 export async function startTestWebhookServer(
   view: AllocationView,
   prefix = 'webhook',
+  observe?: WebhookServerOptions['observe'],
 ): Promise<TestWebhookServer> {
   const certDir = mkdtempSync(join(tmpdir(), `${prefix}-certs-`));
   const ca = await createCertificateAuthority(certDir, `${prefix}-ca`);
@@ -47,6 +52,7 @@ export async function startTestWebhookServer(
     certName: 'tls.crt',
     keyName: 'tls.key',
     view,
+    ...(observe ? { observe } : {}),
   });
   return {
     server,
