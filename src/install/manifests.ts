@@ -8,6 +8,7 @@ import {
   LEADER_ELECTION_RULES,
   MANAGER_RULES,
   METRICS_READER_RULES,
+  type PolicyRule,
   PROXY_RULES,
 } from '../controllers/rbac.js';
 import { renderWebhookManifestFiles, WEBHOOK_SECRET_NAME } from '../webhooks/manifests.js';
@@ -29,51 +30,50 @@ const HEADER = [
 
 const subject = { kind: 'ServiceAccount', name: SERVICE_ACCOUNT_NAME, namespace: INSTALL_NAMESPACE };
 
+const RBAC = 'rbac.authorization.k8s.io';
+
+/** A role and its binding to `subjects`: a ClusterRole, or a Role in the install namespace. */
+function boundRole(
+  kind: 'ClusterRole' | 'Role',
+  name: string,
+  bindingName: string,
+  rules: readonly PolicyRule[],
+  subjects: object[],
+): object[] {
+  const namespace = kind === 'Role' ? { namespace: INSTALL_NAMESPACE } : {};
+  return [
+    { apiVersion: `${RBAC}/v1`, kind, metadata: { name, ...namespace }, rules },
+    {
+      apiVersion: `${RBAC}/v1`,
+      kind: `${kind}Binding`,
+      metadata: { name: bindingName, ...namespace },
+      roleRef: { apiGroup: RBAC, kind, name },
+      subjects,
+    },
+  ];
+}
+
 /** RBAC for the controller running as `subject` (tests bind other subjects to the same roles). */
 export function rbacObjects(subjects: object[] = [subject]): object[] {
   return [
-    {
-      apiVersion: 'rbac.authorization.k8s.io/v1',
-      kind: 'ClusterRole',
-      metadata: { name: MANAGER_ROLE_NAME },
-      rules: MANAGER_RULES,
-    },
-    {
-      apiVersion: 'rbac.authorization.k8s.io/v1',
-      kind: 'ClusterRoleBinding',
-      metadata: { name: `${NAME_PREFIX}manager-rolebinding` },
-      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: MANAGER_ROLE_NAME },
+    ...boundRole(
+      'ClusterRole',
+      MANAGER_ROLE_NAME,
+      `${NAME_PREFIX}manager-rolebinding`,
+      MANAGER_RULES,
       subjects,
-    },
-    {
-      apiVersion: 'rbac.authorization.k8s.io/v1',
-      kind: 'Role',
-      metadata: { name: LEADER_ELECTION_ROLE_NAME, namespace: INSTALL_NAMESPACE },
-      rules: LEADER_ELECTION_RULES,
-    },
-    {
-      apiVersion: 'rbac.authorization.k8s.io/v1',
-      kind: 'RoleBinding',
-      metadata: { name: `${NAME_PREFIX}leader-election-rolebinding`, namespace: INSTALL_NAMESPACE },
-      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: LEADER_ELECTION_ROLE_NAME },
+    ),
+    ...boundRole(
+      'Role',
+      LEADER_ELECTION_ROLE_NAME,
+      `${NAME_PREFIX}leader-election-rolebinding`,
+      LEADER_ELECTION_RULES,
       subjects,
-    },
-    {
-      apiVersion: 'rbac.authorization.k8s.io/v1',
-      kind: 'ClusterRole',
-      metadata: { name: PROXY_ROLE_NAME },
-      rules: PROXY_RULES,
-    },
-    {
-      apiVersion: 'rbac.authorization.k8s.io/v1',
-      kind: 'ClusterRoleBinding',
-      metadata: { name: `${NAME_PREFIX}proxy-rolebinding` },
-      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: PROXY_ROLE_NAME },
-      subjects,
-    },
+    ),
+    ...boundRole('ClusterRole', PROXY_ROLE_NAME, `${NAME_PREFIX}proxy-rolebinding`, PROXY_RULES, subjects),
     // Not bound: granted by whoever runs the scraper, to its service account.
     {
-      apiVersion: 'rbac.authorization.k8s.io/v1',
+      apiVersion: `${RBAC}/v1`,
       kind: 'ClusterRole',
       metadata: { name: METRICS_READER_ROLE_NAME },
       rules: METRICS_READER_RULES,
