@@ -6,7 +6,7 @@ import { pino } from 'pino';
 import { Manager } from './controllers/manager.js';
 import { AccessReviews, KubeClient, LeaderElector } from './kube/index.js';
 import { DelegatedAuth } from './observability/delegated-auth.js';
-import { parseFlags } from './observability/flags.js';
+import { levelOf, parseFlags } from './observability/flags.js';
 import { HeapStrategy, LARGE_CACHE_OBJECTS } from './observability/heap.js';
 import { Metrics } from './observability/metrics.js';
 import { startHealthServer, startMetricsServer, startSecureMetricsServer } from './observability/servers.js';
@@ -62,6 +62,15 @@ async function main(): Promise<number> {
     : await startSecureMetricsServer(flags.diagnosticsAddress, metrics, {
         auth: new DelegatedAuth(new AccessReviews(client.connection)),
         ...tlsSettings(flags.tlsMinVersion, flags.tlsCipherSuites),
+        setVerbosity: (value) => {
+          const v = Number(value);
+          if (value === '' || !Number.isInteger(v) || v < 0)
+            throw new Error(
+              `failed to set the log verbosity: ${JSON.stringify(value)} is not a non-negative integer`,
+            );
+          log.level = levelOf(v);
+          return `successfully set the log verbosity to ${v} (log level ${log.level})`;
+        },
         onRefused: (decision, path) => {
           if (decision.status === 500) {
             log.error({ err: String(decision.cause), path }, decision.message);

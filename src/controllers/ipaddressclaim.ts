@@ -81,6 +81,7 @@ export function claimReconciler(ctx: ControllerContext): Reconciler<string> {
     const [namespace, name] = [claim.metadata.namespace ?? '', claim.metadata.name ?? ''];
     const log = ctx.log.child({ IPAddressClaim: key, namespace, name, reconcileID: randomUUID() });
     if (!handlesPoolRef(claim.spec?.poolRef) || !passesWatchFilter(claim, ctx.watchFilter)) return;
+    log.debug({ resourceVersion: claim.metadata.resourceVersion }, 'Reconciling IPAddressClaim');
     const run: Run = { ctx, key, claim, signal, log, written };
     if (isPaused(claim))
       return setPaused(run, `IPAddressClaim ${key} has the ${ANNOTATION_PAUSED} annotation`);

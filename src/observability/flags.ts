@@ -44,7 +44,8 @@ const spec: Record<string, [keyof Flags, Kind]> = {
 };
 
 /** klog verbosity → pino level: 0-1 info, 2-4 debug, 5+ trace. */
-function levelOf(v: number): string {
+/** klog verbosity → pino level: 0–1 info, 2–4 debug, 5+ trace. */
+export function levelOf(v: number): string {
   return v >= 5 ? 'trace' : v >= 2 ? 'debug' : 'info';
 }
 

@@ -1,4 +1,4 @@
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import type { SecureVersion } from 'node:tls';
 import type { Decision, DelegatedAuth } from './delegated-auth.js';
@@ -83,9 +83,17 @@ export interface SecureMetricsOptions {
   ciphers?: string;
   /** A 500 (the API server could not review) or a refusal, for the log. */
   onRefused?: (decision: Exclude<Decision, { status: 200 }>, path: string) => void;
+  /**
+   * PUT /debug/flags/v with a klog verbosity as the body sets the log level at run time, as Cluster
+   * API's secure diagnostics do (only there: it is behind the same authorization). Returns the
+   * answer, or throws for a value it does not take.
+   */
+  setVerbosity?: (value: string) => string;
   /** Tests: when the served certificate counts as new. */
   now?: () => number;
 }
+
+const VERBOSITY_PATH = '/debug/flags/v';
 
 /** The served self-signed certificate is replaced this long before it expires. */
 const RENEW_BEFORE_MS = 30 * 86_400_000;
@@ -113,6 +121,8 @@ export async function startSecureMetricsServer(
         res
           .writeHead(decision.status, { 'content-type': 'text/plain; charset=utf-8' })
           .end(`${decision.message}\n`);
+      } else if (path === VERBOSITY_PATH && opts.setVerbosity) {
+        setVerbosity(req, res, opts.setVerbosity);
       } else if (path !== '/metrics') {
         res.writeHead(404).end();
       } else {
@@ -138,4 +148,29 @@ export async function startSecureMetricsServer(
       return running.close();
     },
   };
+}
+
+function plain(res: ServerResponse, status: number, text: string): void {
+  res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8' }).end(`${text}\n`);
+}
+
+function setVerbosity(req: IncomingMessage, res: ServerResponse, set: (value: string) => string): void {
+  if (req.method !== 'PUT') {
+    plain(res, 406, 'unsupported http method');
+    return;
+  }
+  let body = '';
+  req.setEncoding('utf8');
+  req.on('data', (chunk: string) => {
+    body += chunk;
+    // A verbosity is a number: anything long is not one, and is not kept.
+    if (body.length > 64) req.destroy();
+  });
+  req.on('end', () => {
+    try {
+      plain(res, 200, set(body.trim()));
+    } catch (err) {
+      plain(res, 400, (err as Error).message);
+    }
+  });
 }

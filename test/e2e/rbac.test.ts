@@ -47,6 +47,9 @@ describe('the controller with only the RBAC of its install manifests', () => {
   let exited: Promise<number | null>;
   let output = '';
   let metricsPort: number;
+  // Secure diagnostics: the certificate served and service-account tokens of namespace monitoring.
+  let served: X509Certificate;
+  let token: (sa: string) => Promise<string>;
 
   beforeAll(async () => {
     cp = await ControlPlane.start({ crds: crdPaths });
@@ -172,7 +175,7 @@ describe('the controller with only the RBAC of its install manifests', () => {
   it('serves /metrics over HTTPS only to tokens the API server authorizes, reviewing each token once', async () => {
     const a = cp.access;
     await createNamespace(a, 'monitoring');
-    for (const name of ['prometheus', 'stranger']) {
+    for (const name of ['prometheus', 'stranger', 'operator']) {
       const sa = await a.request('POST', '/api/v1/namespaces/monitoring/serviceaccounts', {
         metadata: { name },
       });
@@ -184,7 +187,7 @@ describe('the controller with only the RBAC of its install manifests', () => {
       subjects: [{ kind: 'ServiceAccount', name: 'prometheus', namespace: 'monitoring' }],
     });
     expect(binding.status).toBe(201);
-    const token = async (sa: string) => {
+    token = async (sa: string) => {
       const res = await a.request<{ status: { token: string } }>(
         'POST',
         `/api/v1/namespaces/monitoring/serviceaccounts/${sa}/token`,
@@ -195,11 +198,11 @@ describe('the controller with only the RBAC of its install manifests', () => {
     };
     const [prometheus, stranger] = [await token('prometheus'), await token('stranger')];
     // What it serves is a certificate of its own making, for localhost.
-    const served = await waitFor('the diagnostics server', () => servedCertificate(metricsPort));
+    served = await waitFor('the diagnostics server', () => servedCertificate(metricsPort));
     expect(served.checkHost('localhost')).toBe('localhost');
     expect(served.issuer).toBe(served.subject);
     const scrape = (bearer?: string, path = '/metrics') =>
-      httpsGet(metricsPort, served.toString(), path, bearer);
+      httpsCall(metricsPort, served.toString(), 'GET', path, bearer);
 
     expect(await scrape()).toEqual({ status: 401, body: 'Unauthorized\n' });
     expect(await scrape('not-a-token')).toEqual({ status: 401, body: 'Unauthorized\n' });
@@ -218,6 +221,39 @@ describe('the controller with only the RBAC of its install manifests', () => {
     // Cached: the three scrapes cost no review beyond what the first scrapes above cost.
     expect(await tokenReviews()).toBe(reviewsBefore);
     expect(output).not.toMatch(/forbidden|Authentication failed/i);
+  });
+
+  it('sets its log level at run time for a user allowed to PUT /debug/flags/v, as Cluster API does', async () => {
+    const a = cp.access;
+    const role = await a.request('POST', '/apis/rbac.authorization.k8s.io/v1/clusterroles', {
+      metadata: { name: 'ipam-log-level' },
+      rules: [{ nonResourceURLs: ['/debug/flags/v'], verbs: ['put'] }],
+    });
+    expect(role.status).toBe(201);
+    const binding = await a.request('POST', '/apis/rbac.authorization.k8s.io/v1/clusterrolebindings', {
+      metadata: { name: 'operator-log-level' },
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'ipam-log-level' },
+      subjects: [{ kind: 'ServiceAccount', name: 'operator', namespace: 'monitoring' }],
+    });
+    expect(binding.status).toBe(201);
+    const [operator, prometheus] = [await token('operator'), await token('prometheus')];
+    const put = (bearer: string, body: string) =>
+      httpsCall(metricsPort, served.toString(), 'PUT', '/debug/flags/v', bearer, body);
+    expect((await put(prometheus, '4')).status).toBe(403);
+    expect(await put(operator, 'loud')).toEqual({
+      status: 400,
+      body: 'failed to set the log verbosity: "loud" is not a non-negative integer\n',
+    });
+    expect(output).not.toMatch(/"level":20/);
+    expect(await put(operator, '4')).toEqual({
+      status: 200,
+      body: 'successfully set the log verbosity to 4 (log level debug)\n',
+    });
+    // Debug lines now, from loggers made long before (the manager's, the informers').
+    await createClaim(cp.access, NS, 'after-debug', { kind: 'GlobalInClusterIPPool', name: 'shared' });
+    await waitForAddress(cp.access, NS, 'after-debug');
+    await waitFor('a debug log line', () => /"level":20/.test(output));
+    expect(await put(operator, '0')).toMatchObject({ status: 200 });
   });
 
   it('releases its lease and exits 0 on SIGTERM', async () => {
@@ -240,12 +276,14 @@ function servedCertificate(port: number): Promise<X509Certificate> {
   });
 }
 
-/** A GET that trusts exactly `caPem` for localhost. */
-function httpsGet(
+/** A request that trusts exactly `caPem` for localhost. */
+function httpsCall(
   port: number,
   caPem: string,
+  method: string,
   path: string,
   bearer?: string,
+  body?: string,
 ): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
     const req = httpsRequest(
@@ -253,19 +291,20 @@ function httpsGet(
         host: '127.0.0.1',
         port,
         path,
+        method,
         ca: caPem,
         servername: 'localhost',
         headers: bearer ? { authorization: `Bearer ${bearer}` } : {},
       },
       (res) => {
-        let body = '';
+        let text = '';
         res.on('data', (c: Buffer) => {
-          body += c.toString();
+          text += c.toString();
         });
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
       },
     );
     req.on('error', reject);
-    req.end();
+    req.end(body);
   });
 }
