@@ -122,6 +122,14 @@ try {
       apiserverCpuSeconds: c.apiserverCpuSeconds,
       baselineApiserverCpuSeconds: round2((before.apiserverCpuSeconds + after.apiserverCpuSeconds) / 2),
       stealSeconds: { before: before.stealSeconds, controller: c.stealSeconds, after: after.stealSeconds },
+      // Every round's requests, not only the median's: a re-list or a retry shows up here.
+      requests: Object.fromEntries(
+        Object.entries(c.settled.requests).filter(
+          ([k]) => /^(LIST|WATCH)|PUT|POST core/.test(k) || k.includes('status'),
+        ),
+      ),
+      requestsTotal: sum(c.settled.requests),
+      reconciles: c.reconciles,
       ratio: round2(c.seconds / reference),
     };
   });
