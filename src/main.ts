@@ -61,7 +61,7 @@ async function main(): Promise<number> {
     ? await startMetricsServer(flags.diagnosticsAddress, metrics)
     : await startSecureMetricsServer(flags.diagnosticsAddress, metrics, {
         auth: new DelegatedAuth(new AccessReviews(client.connection)),
-        ...tlsSettings(flags.tlsMinVersion, flags.tlsCipherSuites),
+        ...tlsSettings(flags.tlsMinVersion, flags.tlsCipherSuites, flags.tlsCurvePreferences),
         setVerbosity: (value) => {
           const v = Number(value);
           if (value === '' || !Number.isInteger(v) || v < 0)
@@ -89,6 +89,7 @@ async function main(): Promise<number> {
           certName: flags.webhookCertName,
           keyName: flags.webhookKeyName,
           tlsMinVersion: flags.tlsMinVersion,
+          tlsCurvePreferences: flags.tlsCurvePreferences,
           tlsCipherSuites: flags.tlsCipherSuites,
           view: manager,
           observe: {

@@ -18,6 +18,7 @@ export interface Flags {
   insecureDiagnostics: boolean;
   tlsMinVersion: string;
   tlsCipherSuites?: string;
+  tlsCurvePreferences?: string;
   claimConcurrency: number;
   logLevel: string;
 }
@@ -38,6 +39,7 @@ const spec: Record<string, [keyof Flags, Kind]> = {
   'insecure-diagnostics': ['insecureDiagnostics', 'bool'],
   'tls-min-version': ['tlsMinVersion', 'string'],
   'tls-cipher-suites': ['tlsCipherSuites', 'string'],
+  'tls-curve-preferences': ['tlsCurvePreferences', 'string'],
   'ipaddressclaim-concurrency': ['claimConcurrency', 'int'],
   v: ['logLevel', 'int'],
   'log-level': ['logLevel', 'string'],

@@ -81,6 +81,8 @@ export interface SecureMetricsOptions {
   /** From --tls-min-version / --tls-cipher-suites. */
   minVersion: SecureVersion;
   ciphers?: string;
+  /** From --tls-curve-preferences. */
+  ecdhCurve?: string;
   /** A 500 (the API server could not review) or a refusal, for the log. */
   onRefused?: (decision: Exclude<Decision, { status: 200 }>, path: string) => void;
   /**
@@ -112,7 +114,11 @@ export async function startSecureMetricsServer(
   const now = opts.now ?? Date.now;
   const hosts = ['localhost', '127.0.0.1'];
   let cert = selfSignedCertificate(hosts, 365, new Date(now()));
-  const tls = { minVersion: opts.minVersion, ...(opts.ciphers ? { ciphers: opts.ciphers } : {}) };
+  const tls = {
+    minVersion: opts.minVersion,
+    ...(opts.ciphers ? { ciphers: opts.ciphers } : {}),
+    ...(opts.ecdhCurve ? { ecdhCurve: opts.ecdhCurve } : {}),
+  };
   const server = createHttpsServer({ ...tls, cert: cert.certPem, key: cert.keyPem }, (req, res) => {
     const path = (req.url ?? '').split('?')[0] ?? '';
     void opts.auth.check(req.headers.authorization, req.method ?? 'GET', path).then((decision) => {

@@ -32,6 +32,8 @@ export interface WebhookServerOptions {
   tlsMinVersion?: string;
   /** Comma-separated IANA names, as Go's --tls-cipher-suites takes them. */
   tlsCipherSuites?: string;
+  /** Comma-separated Go CurveIDs (--tls-curve-preferences). */
+  tlsCurvePreferences?: string;
   view: AllocationView;
   /** Called with an unexpected error of a handler (logged by main); the request is still answered. */
   onError?: (err: Error, path: string) => void;
@@ -63,7 +65,7 @@ export async function startWebhookServer(opts: WebhookServerOptions): Promise<We
     cert: readFileSync(join(opts.certDir, opts.certName)),
     key: readFileSync(join(opts.certDir, opts.keyName)),
   });
-  const tls = tlsSettings(opts.tlsMinVersion, opts.tlsCipherSuites);
+  const tls = tlsSettings(opts.tlsMinVersion, opts.tlsCipherSuites, opts.tlsCurvePreferences);
   const app: FastifyInstance = Fastify({
     https: { ...read(), ...tls },
     bodyLimit: 8 << 20,

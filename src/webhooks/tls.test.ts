@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { tlsCipherList, tlsMinVersion, tlsSettings } from './tls.js';
+import { tlsCipherList, tlsCurveList, tlsMinVersion, tlsSettings } from './tls.js';
 
 describe('TLS flags', () => {
   it('take the Go version names, TLS 1.2 by default', () => {
@@ -29,5 +29,19 @@ describe('TLS flags', () => {
 
   it('leave ciphers to Node when the flag is not set', () => {
     expect(tlsSettings(undefined, undefined)).toEqual({ minVersion: 'TLSv1.2' });
+  });
+
+  it('maps --tls-curve-preferences (Go CurveIDs) to OpenSSL group names, refusing IDs Go does not know', () => {
+    expect(tlsCurveList('29, 23,4588,23')).toBe('X25519:P-256:X25519MLKEM768');
+    expect(tlsCurveList('24,25')).toBe('P-384:P-521');
+    expect(tlsCurveList(undefined)).toBeUndefined();
+    expect(tlsCurveList('')).toBeUndefined();
+    expect(() => tlsCurveList('23,0,x25519')).toThrow(
+      /--tls-curve-preferences: unsupported curve ID\(s\) 0, x25519; supported: 23 \(P-256\)/,
+    );
+    expect(tlsSettings('VersionTLS13', undefined, '29')).toEqual({
+      minVersion: 'TLSv1.3',
+      ecdhCurve: 'X25519',
+    });
   });
 });

@@ -37,6 +37,36 @@ export interface TlsSettings {
   minVersion: SecureVersion;
   /** Undefined: Node's defaults. */
   ciphers?: string;
+  /** Key exchange groups, OpenSSL names joined by ':'; undefined: Node's defaults. */
+  ecdhCurve?: string;
+}
+
+/** Go's crypto/tls CurveID numbers, which Cluster API's --tls-curve-preferences takes, as OpenSSL names them. */
+const GO_CURVES: Readonly<Record<string, string>> = {
+  '23': 'P-256',
+  '24': 'P-384',
+  '25': 'P-521',
+  '29': 'X25519',
+  '4588': 'X25519MLKEM768',
+};
+
+/** Comma-separated CurveIDs → the groups' OpenSSL names; as in Go, the order carries no meaning. */
+export function tlsCurveList(flag: string | undefined): string | undefined {
+  if (flag === undefined || flag.trim() === '') return undefined;
+  const ids = flag
+    .split(',')
+    .map((n) => n.trim())
+    .filter((n) => n !== '');
+  const unknown = ids.filter((id) => !(id in GO_CURVES));
+  if (unknown.length > 0) {
+    const known = Object.entries(GO_CURVES)
+      .map(([id, name]) => `${id} (${name})`)
+      .join(', ');
+    throw new Error(
+      `--tls-curve-preferences: unsupported curve ID(s) ${unknown.join(', ')}; supported: ${known}`,
+    );
+  }
+  return [...new Set(ids.map((id) => GO_CURVES[id]))].join(':');
 }
 
 export function tlsMinVersion(flag: string | undefined): SecureVersion {
@@ -65,7 +95,13 @@ export function tlsCipherList(flag: string | undefined): string | undefined {
 export function tlsSettings(
   minVersionFlag: string | undefined,
   cipherSuitesFlag: string | undefined,
+  curvePreferencesFlag?: string,
 ): TlsSettings {
   const ciphers = tlsCipherList(cipherSuitesFlag);
-  return { minVersion: tlsMinVersion(minVersionFlag), ...(ciphers ? { ciphers } : {}) };
+  const ecdhCurve = tlsCurveList(curvePreferencesFlag);
+  return {
+    minVersion: tlsMinVersion(minVersionFlag),
+    ...(ciphers ? { ciphers } : {}),
+    ...(ecdhCurve ? { ecdhCurve } : {}),
+  };
 }

@@ -11,7 +11,7 @@ import { type CertificateAuthority, createWebhookCertificates } from '../harness
 function handshake(
   port: number,
   ca: string,
-  opts: { version: SecureVersion; ciphers?: string },
+  opts: { version: SecureVersion; ciphers?: string; ecdhCurve?: string },
 ): Promise<{ protocol: string | null; cipher: string } | { error: string }> {
   return new Promise((resolve) => {
     const s = connect({
@@ -21,6 +21,7 @@ function handshake(
       minVersion: opts.version,
       maxVersion: opts.version,
       ...(opts.ciphers ? { ciphers: opts.ciphers } : {}),
+      ...(opts.ecdhCurve ? { ecdhCurve: opts.ecdhCurve } : {}),
     });
     s.once('secureConnect', () => {
       resolve({ protocol: s.getProtocol(), cipher: s.getCipher().name });
@@ -35,7 +36,11 @@ describe('the webhook server TLS settings', () => {
   let ca: CertificateAuthority;
   const servers: WebhookServer[] = [];
 
-  async function serve(tlsMinVersion?: string, tlsCipherSuites?: string): Promise<WebhookServer> {
+  async function serve(
+    tlsMinVersion?: string,
+    tlsCipherSuites?: string,
+    tlsCurvePreferences?: string,
+  ): Promise<WebhookServer> {
     const server = await startWebhookServer({
       port: await freePort(),
       host: '127.0.0.1',
@@ -44,6 +49,7 @@ describe('the webhook server TLS settings', () => {
       keyName: 'tls.key',
       tlsMinVersion,
       tlsCipherSuites,
+      tlsCurvePreferences,
       view: { allocatedAddresses: () => [] },
     });
     servers.push(server);
@@ -104,5 +110,21 @@ describe('the webhook server TLS settings', () => {
     await expect(serve('VersionTLS12', 'ECDHE-ECDSA-AES256-GCM-SHA384')).rejects.toThrow(
       /--tls-cipher-suites/,
     );
+  });
+
+  it('agrees only on the key exchange groups of --tls-curve-preferences, on TLS 1.2 and 1.3', async () => {
+    const server = await serve(undefined, undefined, '23,4588');
+    for (const version of ['TLSv1.2', 'TLSv1.3'] as const) {
+      expect(await handshake(server.port, ca.certPem, { version, ecdhCurve: 'X25519' })).toHaveProperty(
+        'error',
+      );
+      expect(await handshake(server.port, ca.certPem, { version, ecdhCurve: 'P-256' })).toMatchObject({
+        protocol: version,
+      });
+    }
+    // The post-quantum hybrid (Go's CurveID 4588), on TLS 1.3 only.
+    expect(
+      await handshake(server.port, ca.certPem, { version: 'TLSv1.3', ecdhCurve: 'X25519MLKEM768' }),
+    ).toMatchObject({ protocol: 'TLSv1.3' });
   });
 });
