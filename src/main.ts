@@ -61,7 +61,7 @@ async function main(): Promise<number> {
     ? await startMetricsServer(flags.diagnosticsAddress, metrics)
     : await startSecureMetricsServer(flags.diagnosticsAddress, metrics, {
         auth: new DelegatedAuth(new AccessReviews(client.connection)),
-        ...tlsSettings(flags.tlsMinVersion, flags.tlsCipherSuites, flags.tlsCurvePreferences),
+        tls: tlsSettings(flags.tlsMinVersion, flags.tlsCipherSuites, flags.tlsCurvePreferences),
         setVerbosity: (value) => {
           const v = Number(value);
           if (value === '' || !Number.isInteger(v) || v < 0)

@@ -78,11 +78,8 @@ export function startMetricsServer(address: string, metrics: Metrics): Promise<R
 
 export interface SecureMetricsOptions {
   auth: DelegatedAuth;
-  /** From --tls-min-version / --tls-cipher-suites. */
-  minVersion: SecureVersion;
-  ciphers?: string;
-  /** From --tls-curve-preferences. */
-  ecdhCurve?: string;
+  /** From --tls-min-version, --tls-cipher-suites and --tls-curve-preferences (src/webhooks/tls.ts). */
+  tls: { minVersion: SecureVersion; ciphers?: string; ecdhCurve?: string };
   /** A 500 (the API server could not review) or a refusal, for the log. */
   onRefused?: (decision: Exclude<Decision, { status: 200 }>, path: string) => void;
   /**
@@ -91,7 +88,7 @@ export interface SecureMetricsOptions {
    * answer, or throws for a value it does not take.
    */
   setVerbosity?: (value: string) => string;
-  /** Tests: when the served certificate counts as new. */
+  /** The clock the certificate's renewal goes by (tests move it). */
   now?: () => number;
 }
 
@@ -114,19 +111,13 @@ export async function startSecureMetricsServer(
   const now = opts.now ?? Date.now;
   const hosts = ['localhost', '127.0.0.1'];
   let cert = selfSignedCertificate(hosts, 365, new Date(now()));
-  const tls = {
-    minVersion: opts.minVersion,
-    ...(opts.ciphers ? { ciphers: opts.ciphers } : {}),
-    ...(opts.ecdhCurve ? { ecdhCurve: opts.ecdhCurve } : {}),
-  };
+  const tls = opts.tls;
   const server = createHttpsServer({ ...tls, cert: cert.certPem, key: cert.keyPem }, (req, res) => {
     const path = (req.url ?? '').split('?')[0] ?? '';
     void opts.auth.check(req.headers.authorization, req.method ?? 'GET', path).then((decision) => {
       if (decision.status !== 200) {
         opts.onRefused?.(decision, path);
-        res
-          .writeHead(decision.status, { 'content-type': 'text/plain; charset=utf-8' })
-          .end(`${decision.message}\n`);
+        plain(res, decision.status, decision.message);
       } else if (path === VERBOSITY_PATH && opts.setVerbosity) {
         setVerbosity(req, res, opts.setVerbosity);
       } else if (path !== '/metrics') {
