@@ -50,13 +50,18 @@ const GO_CURVES: Readonly<Record<string, string>> = {
   '4588': 'X25519MLKEM768',
 };
 
-/** Comma-separated CurveIDs → the groups' OpenSSL names; as in Go, the order carries no meaning. */
-export function tlsCurveList(flag: string | undefined): string | undefined {
-  if (flag === undefined || flag.trim() === '') return undefined;
-  const ids = flag
+/** A comma-separated flag value's items, trimmed, empty ones dropped (as pflag's StringSlice). */
+function commaList(flag: string | undefined): string[] {
+  return (flag ?? '')
     .split(',')
     .map((n) => n.trim())
     .filter((n) => n !== '');
+}
+
+/** Comma-separated CurveIDs → the groups' OpenSSL names; as in Go, the order carries no meaning. */
+export function tlsCurveList(flag: string | undefined): string | undefined {
+  const ids = commaList(flag);
+  if (ids.length === 0) return undefined;
   const unknown = ids.filter((id) => !(id in GO_CURVES));
   if (unknown.length > 0) {
     const known = Object.entries(GO_CURVES)
@@ -79,11 +84,8 @@ export function tlsMinVersion(flag: string | undefined): SecureVersion {
 
 /** Go's comma-separated IANA names → an OpenSSL cipher string that keeps TLS 1.3 on. */
 export function tlsCipherList(flag: string | undefined): string | undefined {
-  if (flag === undefined || flag.trim() === '') return undefined;
-  const names = flag
-    .split(',')
-    .map((n) => n.trim())
-    .filter((n) => n !== '');
+  const names = commaList(flag);
+  if (names.length === 0) return undefined;
   const unknown = names.filter((n) => !(n in IANA_TO_OPENSSL) && !TLS13_SUITES.includes(n));
   if (unknown.length > 0) {
     throw new Error(`--tls-cipher-suites: unsupported cipher suite(s) ${unknown.join(', ')}`);
