@@ -6,7 +6,7 @@ import { pino } from 'pino';
 import { Manager } from './controllers/manager.js';
 import { AccessReviews, KubeClient, LeaderElector } from './kube/index.js';
 import { DelegatedAuth } from './observability/delegated-auth.js';
-import { levelOf, parseFlags } from './observability/flags.js';
+import { FlagError, HelpRequested, levelOf, parseFlags, usage } from './observability/flags.js';
 import { HeapStrategy, LARGE_CACHE_OBJECTS } from './observability/heap.js';
 import { Metrics } from './observability/metrics.js';
 import { startHealthServer, startMetricsServer, startSecureMetricsServer } from './observability/servers.js';
@@ -19,7 +19,8 @@ const HEAP_CHECK_MS = 60_000;
 async function main(): Promise<number> {
   // First, before the caches fill: see src/observability/heap.ts.
   const heap = new HeapStrategy();
-  const flags = parseFlags(process.argv.slice(2));
+  const flags = parseCommandLine(process.argv.slice(2));
+  if (flags === undefined) return 0;
   const log = pino({ level: flags.logLevel, base: { controller: 'capi-ipam-in-cluster' } });
   const metrics = new Metrics({ defaultMetrics: true });
   let host = '';
@@ -164,6 +165,23 @@ async function main(): Promise<number> {
   await client.close();
   log.info({}, 'stopped');
   return exitCode;
+}
+
+/** As pflag: usage on stderr, exit 0 for --help and 2 for a command line that cannot run. */
+function parseCommandLine(argv: string[]) {
+  try {
+    return parseFlags(argv);
+  } catch (err) {
+    if (err instanceof HelpRequested) {
+      process.stderr.write(usage());
+      return undefined;
+    }
+    if (err instanceof FlagError) {
+      process.stderr.write(`${err.message}\n${usage()}`);
+      process.exit(2);
+    }
+    throw err;
+  }
 }
 
 async function inClusterNamespace(): Promise<string | undefined> {
