@@ -18,7 +18,7 @@ import {
   type ServerCounters,
   selfCpuSeconds,
   serverCounters,
-  socketCount,
+  socketInodes,
   stealSeconds,
   sum,
   threadCpuSeconds,
@@ -124,6 +124,8 @@ export interface ControllerStats extends PhaseStats {
   controllerThreadCpuSeconds: Record<string, number>;
   controllerPeakRssMB: number;
   controllerPeakSockets: number;
+  /** Distinct sockets seen in 200 ms samples: about the connections it opened. */
+  controllerSocketsSeen: number;
   reconciles: Record<string, number>;
 }
 
@@ -236,7 +238,7 @@ export class Bench {
   }
 
   /** The provider: N claims created first, then the controller, started as in a pod, binds them. */
-  async controllerPhase(ns: string): Promise<ControllerStats> {
+  async controllerPhase(ns: string, extraArgs: readonly string[] = []): Promise<ControllerStats> {
     const { a, cfg } = this;
     await this.namespace(ns);
     const createStart = performance.now();
@@ -265,6 +267,7 @@ export class Bench {
         `--diagnostics-address=127.0.0.1:${metricsPort}`,
         '--insecure-diagnostics',
         `--ipaddressclaim-concurrency=${cfg.concurrency}`,
+        ...extraArgs,
       ],
       {
         stdio: ['ignore', cfg.logFile === undefined ? 'ignore' : openSync(cfg.logFile, 'a'), 'inherit'],
@@ -277,12 +280,15 @@ export class Bench {
     let threads: Record<string, number> = {};
     let rss = 0;
     let sockets = 0;
+    const socketsSeen = new Set<string>();
     const sample = () => {
       try {
         cpu = cpuSeconds(pid);
         threads = threadCpuSeconds(pid);
         rss = peakRssMB(pid);
-        sockets = Math.max(sockets, socketCount(pid));
+        const open = socketInodes(pid);
+        sockets = Math.max(sockets, open.length);
+        for (const s of open) socketsSeen.add(s);
       } catch {}
     };
     const sampler = setInterval(sample, 200);
@@ -315,6 +321,7 @@ export class Bench {
       controllerThreadCpuSeconds: threads,
       controllerPeakRssMB: rss,
       controllerPeakSockets: sockets,
+      controllerSocketsSeen: socketsSeen.size,
       reconciles,
     };
   }
@@ -376,6 +383,8 @@ export class Bench {
     const requests = diff(from.counters.requests, to.counters.requests);
     const watchEvents = diff(from.counters.watchEvents, to.counters.watchEvents);
     const busy = diff(from.counters.requestSeconds, to.counters.requestSeconds);
+    const runtime = diff(from.counters.runtime, to.counters.runtime);
+    if (runtime.allocMB !== undefined) runtime.allocMB /= 2 ** 20;
     const seconds = (endedAt - from.at) / 1000;
     // Mean server-side latency of the writes every provider makes, and by Little's law the mean
     // number of requests the server had in hand: a client that keeps it busy shows ≈ its in-flight.
@@ -395,6 +404,9 @@ export class Bench {
       etcdCpuSeconds: Number((to.etcdCpu - from.etcdCpu).toFixed(2)),
       benchCpuSeconds: Number((to.benchCpu - from.benchCpu).toFixed(2)),
       stealSeconds: Number((to.steal - from.steal).toFixed(2)),
+      apiserverRuntime: Object.fromEntries(
+        Object.entries(runtime).map(([k, v]) => [k, Number(v.toFixed(1))]),
+      ),
     };
   }
 }

@@ -15,6 +15,8 @@ export interface ServerCounters {
   watchEvents: Map<string, number>;
   /** Like requests: seconds the server spent answering them (long-running watches excluded). */
   requestSeconds: Map<string, number>;
+  /** The Go runtime's counters of RUNTIME_COUNTERS, by our short names. */
+  runtime: Map<string, number>;
 }
 
 function labelsOf(line: string): Record<string, string> {
@@ -30,6 +32,19 @@ function add(map: Map<string, number>, key: string, n: number): void {
 
 let dumps = 0;
 
+/**
+ * The API server's Go runtime, to tell more work (bytes allocated, goroutines made) from the same
+ * work done slower (CPU per byte) when a phase's server CPU moves.
+ */
+const RUNTIME_COUNTERS: Record<string, string> = {
+  go_gc_heap_allocs_bytes_total: 'allocMB',
+  go_gc_cycles_total_gc_cycles_total: 'gcCycles',
+  go_cpu_classes_gc_total_cpu_seconds_total: 'gcCpuSeconds',
+  go_cpu_classes_user_cpu_seconds_total: 'userCpuSeconds',
+  go_cpu_classes_idle_cpu_seconds_total: 'idleCpuSeconds',
+  go_sched_goroutines_created_goroutines_total: 'goroutinesCreated',
+};
+
 export async function serverCounters(access: ClusterAccess): Promise<ServerCounters> {
   const res = await access.request('GET', '/metrics');
   // For digging: every scrape kept as a file, to diff counters the summary does not show.
@@ -38,6 +53,7 @@ export async function serverCounters(access: ClusterAccess): Promise<ServerCount
   const requests = new Map<string, number>();
   const watchEvents = new Map<string, number>();
   const requestSeconds = new Map<string, number>();
+  const runtime = new Map<string, number>();
   const keyOf = (l: Record<string, string>) =>
     `${l.verb} ${l.group || 'core'}/${l.resource}${l.subresource ? `/${l.subresource}` : ''}`;
   for (const line of res.text.split('\n')) {
@@ -53,9 +69,12 @@ export async function serverCounters(access: ClusterAccess): Promise<ServerCount
       const l = labelsOf(line);
       // Older servers label by kind, newer by resource; either names the collection.
       add(watchEvents, `${l.group || 'core'}/${l.resource || l.kind || '?'}`, value);
+    } else {
+      const name = RUNTIME_COUNTERS[line.slice(0, line.indexOf(' '))];
+      if (name) runtime.set(name, value);
     }
   }
-  return { requests, watchEvents, requestSeconds };
+  return { requests, watchEvents, requestSeconds, runtime };
 }
 
 /** after − before, dropping keys that did not move. */
@@ -93,15 +112,19 @@ export function peakRssMB(pid: number): number {
   return Math.round(Number(hwm?.[1] ?? 0) / 1024);
 }
 
-/** Open sockets of a process (its TCP connections, plus a few listening ones). */
-export function socketCount(pid: number): number {
-  let n = 0;
+/**
+ * The socket inodes a process holds now. Sampled through a phase, their number of distinct values
+ * is the connections it opened: a pool that keeps reconnecting costs the server TLS handshakes.
+ */
+export function socketInodes(pid: number): string[] {
+  const out: string[] = [];
   for (const fd of readdirSync(`/proc/${pid}/fd`)) {
     try {
-      if (readlinkSync(`/proc/${pid}/fd/${fd}`).startsWith('socket:')) n++;
+      const link = readlinkSync(`/proc/${pid}/fd/${fd}`);
+      if (link.startsWith('socket:')) out.push(link);
     } catch {}
   }
-  return n;
+  return out;
 }
 
 /** CPU seconds of this process (the bench itself) so far. */
