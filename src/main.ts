@@ -21,7 +21,8 @@ async function main(): Promise<number> {
   const heap = new HeapStrategy();
   const flags = parseCommandLine(process.argv.slice(2));
   if (flags === undefined) return 0;
-  const log = pino({ level: flags.logLevel, base: { controller: 'capi-ipam-in-cluster' } });
+  // `controller` is the reconciler's key (as controller-runtime logs it): the process goes by `logger`.
+  const log = pino({ level: flags.logLevel, base: { logger: 'capi-ipam-in-cluster' } });
   const metrics = new Metrics({ defaultMetrics: true });
   let host = '';
   const connectionOptions = {

@@ -23,6 +23,15 @@ export function handlesPoolRef(ref: { apiGroup?: string; kind?: string } | undef
 }
 
 /**
+ * An IPAddress is held in one of our pools when its poolRef names one of our kinds, in our group or
+ * in none: the Go provider's poolRef index reads an empty apiGroup as ipam.cluster.x-k8s.io (v1beta1
+ * IPAddresses may have none), so such an address counts as in use, and is never handed out again.
+ */
+export function heldInOurPool(ref: { apiGroup?: string; kind?: string } | undefined): boolean {
+  return handlesPoolRef(ref && !ref.apiGroup ? { ...ref, apiGroup: IPAM_GROUP } : ref);
+}
+
+/**
  * Identity of a pool as claims and IPAddresses reference it: a namespaced pool lives in the
  * referrer's namespace, a global pool in none. Two pools of the same name in different namespaces,
  * or a namespaced and a global pool of the same name, are different pools.

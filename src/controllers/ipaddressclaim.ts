@@ -79,7 +79,13 @@ export function claimReconciler(ctx: ControllerContext): Reconciler<string> {
     }
     if (cacheBehindOwnWrite(written, key, claim)) return;
     const [namespace, name] = [claim.metadata.namespace ?? '', claim.metadata.name ?? ''];
-    const log = ctx.log.child({ IPAddressClaim: key, namespace, name, reconcileID: randomUUID() });
+    // Keys as controller-runtime's reconcile logger: the object as {name, namespace}, then both again.
+    const log = ctx.log.child({
+      IPAddressClaim: { name, namespace },
+      namespace,
+      name,
+      reconcileID: randomUUID(),
+    });
     if (!handlesPoolRef(claim.spec?.poolRef) || !passesWatchFilter(claim, ctx.watchFilter)) return;
     log.debug({ resourceVersion: claim.metadata.resourceVersion }, 'Reconciling IPAddressClaim');
     const run: Run = { ctx, key, claim, signal, log, written };

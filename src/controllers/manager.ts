@@ -254,7 +254,11 @@ export class Manager {
     this.caches = [claims.cache, addresses.cache];
     const ctx: ControllerContext = {
       client,
-      log: log.child({ controller: 'ipaddressclaim' }),
+      log: log.child({
+        controller: CLAIM_CONTROLLER,
+        controllerGroup: IPAM_GROUP,
+        controllerKind: KIND_IP_ADDRESS_CLAIM,
+      }),
       recorder: this.recorder,
       metrics,
       registry,

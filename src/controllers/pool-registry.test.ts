@@ -32,6 +32,24 @@ describe('PoolRegistry', () => {
     expect(again.reserveNext('ns/c')).toBe('10.0.0.3');
   });
 
+  it('holds an IPAddress whose poolRef has no apiGroup, as the Go provider’s index reads it', () => {
+    const r = new PoolRegistry(bitmapAllocator);
+    const p = r.upsertPool(KIND, pool('p', ['10.0.0.1-10.0.0.2']));
+    const bare = ip('old', '10.0.0.1');
+    bare.spec.poolRef = { kind: KIND, name: 'p' } as never;
+    r.observeAddress(bare);
+    const empty = ip('older', '10.0.0.2');
+    empty.spec.poolRef = { apiGroup: '', kind: KIND, name: 'p' };
+    r.observeAddress(empty);
+    expect(p.counts()).toMatchObject({ used: 2n, free: 0n });
+    expect(p.reserveNext('ns/c')).toBeUndefined();
+    // Another group's pool of the same kind name is not ours.
+    const foreign = ip('x', '10.0.0.9');
+    foreign.spec.poolRef = { apiGroup: 'example.com', kind: KIND, name: 'p' };
+    r.observeAddress(foreign);
+    expect(r.addressCount(key)).toBe(2);
+  });
+
   it('frees an address when its IPAddress goes, and moves one that changed address', () => {
     const released: string[] = [];
     const r = new PoolRegistry(bitmapAllocator, { onReleased: (p) => released.push(p.key) });

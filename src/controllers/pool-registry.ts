@@ -10,7 +10,7 @@ import { aggregateMessage } from '../api/errors.js';
 import type { IPPool } from '../api/ippool-types.js';
 import { validateIPPoolSpec } from '../api/validate.js';
 import { type AllocatableSet, canonicalIP, poolAllocatableSet } from '../ip/index.js';
-import { handlesPoolRef, objectKey, poolKeyOfPool, poolKeyOfRef } from './claim-rules.js';
+import { heldInOurPool, objectKey, poolKeyOfPool, poolKeyOfRef } from './claim-rules.js';
 import { type AddressAllocator, type PoolObject, PoolState } from './pool-state.js';
 import { prefixHoldKey, prefixPoolState } from './prefix-pools.js';
 
@@ -88,7 +88,7 @@ export class PoolRegistry {
     const ipKey = objectKey(ip);
     const ref = ip.spec?.poolRef;
     const stored = ip.spec?.address;
-    if (!handlesPoolRef(ref) || !stored) {
+    if (!heldInOurPool(ref) || !stored) {
       this.forgetAddress(ip);
       return;
     }

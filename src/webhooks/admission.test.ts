@@ -121,6 +121,26 @@ describe('admission handlers', () => {
     }
   });
 
+  it('fail a conversion with the whole field error, as the Go provider’s does', () => {
+    const out = convert({
+      apiVersion: 'apiextensions.k8s.io/v1',
+      kind: 'ConversionReview',
+      request: {
+        uid: 'c',
+        desiredAPIVersion: 'ipam.cluster.x-k8s.io/v1alpha2',
+        objects: [
+          {
+            apiVersion: 'ipam.cluster.x-k8s.io/v1alpha1',
+            kind: 'InClusterIPPool',
+            metadata: { name: 'p' },
+            spec: { subnet: 'nope', gateway: '10.0.0.1' },
+          },
+        ] as never,
+      },
+    });
+    expect(out.response?.result.message).toMatch(/^spec\.subnet: Invalid value: "nope": /);
+  });
+
   it('answer thousands of random pool specs, each allowed or denied with a message', () => {
     const next = rng(42);
     const pick = <T>(xs: readonly T[]): T => xs[Math.floor(next() * xs.length)] as T;

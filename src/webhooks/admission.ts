@@ -4,7 +4,7 @@
  */
 import { ANNOTATION_SKIP_VALIDATE_DELETE_WEBHOOK, IPAM_GROUP } from '../api/constants.js';
 import { convertIPPool } from '../api/convert.js';
-import { badRequestStatus, invalidStatus, type Status } from '../api/errors.js';
+import { badRequestStatus, formatFieldError, invalidStatus, type Status } from '../api/errors.js';
 import type { IPPool } from '../api/ippool-types.js';
 import { hasAnnotation, type KubeObject } from '../api/meta.js';
 import {
@@ -186,7 +186,7 @@ export function convert(review: ConversionReview): ConversionReview {
       return failure('request.objects: every entry must be an object');
     }
     const out = convertIPPool(obj as KubeObject, req?.desiredAPIVersion ?? '');
-    if (!out.ok) return failure(`${out.error.field}: ${out.error.detail}`);
+    if (!out.ok) return failure(formatFieldError(out.error));
     converted.push(out.object);
   }
   return conversionAnswer(review, { status: 'Success' }, converted);

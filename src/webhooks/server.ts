@@ -4,6 +4,7 @@
  * renews them in place), without a restart: new TLS handshakes get the new certificate.
  */
 import { readFileSync, watch } from 'node:fs';
+import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { connect, type SecureContextOptions } from 'node:tls';
 import Fastify, { type FastifyInstance } from 'fastify';
@@ -130,7 +131,7 @@ export async function startWebhookServer(opts: WebhookServerOptions): Promise<We
     }
   };
   const watcher = watch(opts.certDir, () => reloadCertificates());
-  await app.listen({ port: opts.port, host: opts.host ?? '0.0.0.0' });
+  await listenEverywhere(app, opts.port, opts.host);
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : opts.port;
   const host = !opts.host || opts.host === '0.0.0.0' || opts.host === '::' ? '127.0.0.1' : opts.host;
@@ -155,4 +156,20 @@ export async function startWebhookServer(opts: WebhookServerOptions): Promise<We
       await app.close();
     },
   };
+}
+
+/**
+ * As controller-runtime's `:9443`: every interface of both families, so that the API server can
+ * reach the pod over IPv6 too; IPv4 alone where the host has no IPv6.
+ */
+async function listenEverywhere(app: FastifyInstance, port: number, host: string | undefined): Promise<void> {
+  await app.listen({ port, host: host ?? ((await ipv6Available()) ? '::' : '0.0.0.0') });
+}
+
+function ipv6Available(): Promise<boolean> {
+  return new Promise((resolve) => {
+    const probe = createServer();
+    probe.once('error', () => resolve(false));
+    probe.listen(0, '::', () => probe.close(() => resolve(true)));
+  });
 }

@@ -128,8 +128,17 @@ describe('the controller process', () => {
     const lines = stdout.split('\n').filter((l) => l.includes('has been created'));
     expect(lines.length).toBeGreaterThan(0);
     const entry = JSON.parse(lines[0] ?? '{}') as Record<string, unknown>;
-    expect(entry).toMatchObject({ IPAddressClaim: `${ns}/labelled`, namespace: ns, name: 'labelled' });
+    expect(entry).toMatchObject({
+      controller: 'ipaddressclaim',
+      controllerGroup: 'ipam.cluster.x-k8s.io',
+      controllerKind: 'IPAddressClaim',
+      IPAddressClaim: { name: 'labelled', namespace: ns },
+      namespace: ns,
+      name: 'labelled',
+    });
     expect(entry.reconcileID).toBeTruthy();
+    // One `controller` key per line: JSON.parse keeps the last of duplicates, a log shipper may not.
+    expect(lines[0]?.match(/"controller":/g)).toHaveLength(1);
   });
 
   it('exits 0 on SIGTERM and releases its lease', async () => {
