@@ -57,7 +57,6 @@ async function main(): Promise<number> {
   // Clusters grow and shrink: look again now and then.
   setInterval(updateHeap, HEAP_CHECK_MS).unref();
   let elector: LeaderElector | undefined;
-  let leading = false;
   const stopAll = new AbortController();
   const metricsServer = flags.insecureDiagnostics
     ? await startMetricsServer(flags.diagnosticsAddress, metrics)
@@ -87,6 +86,7 @@ async function main(): Promise<number> {
       : // Loaded only when served: fastify is ~24 MB of RSS a --webhook-port=0 replica does not need.
         await (await import('./webhooks/server.js')).startWebhookServer({
           port: flags.webhookPort,
+          ...(flags.webhookHost ? { host: flags.webhookHost } : {}),
           certDir: flags.webhookCertDir,
           certName: flags.webhookCertName,
           keyName: flags.webhookKeyName,
@@ -106,8 +106,8 @@ async function main(): Promise<number> {
             log.error({ err: err.message, stack: err.stack, path }, 'webhook handler failed'),
         });
   const health = await startHealthServer(flags.healthProbeBindAddress, {
-    // Standing by is ready: a replica waiting for the lease must not be killed for it.
-    controller: () => ((elector && !leading) || manager.isSynced() ? undefined : 'caches not synced'),
+    // Every replica keeps its caches (a standby's webhooks need them): ready once they synced.
+    controller: () => (manager.isSynced() ? undefined : 'caches not synced'),
     ...(webhooks ? { webhooks: () => webhooks.checkServing() } : {}),
   });
   // SIGTERM: stop taking work, finish in-flight writes, then release the lease, then exit 0.
@@ -140,9 +140,13 @@ async function main(): Promise<number> {
     const outcome = await elector.run(
       {
         onStartedLeading: (signal) => {
-          leading = true;
           metrics.leaderElection.set({ name: LEADER_ELECTION_ID }, 1);
-          manager.start(AbortSignal.any([signal, stopAll.signal])).catch(fail);
+          manager.lead(AbortSignal.any([signal, stopAll.signal])).catch(fail);
+        },
+        // Another replica leads: stand by with caches, so that our webhooks can answer. (A replica
+        // that leads at once lists after taking the lease, and needs no second list.)
+        onNewLeader: (identity) => {
+          if (identity !== elector?.identity) manager.startCaches(stopAll.signal).catch(fail);
         },
         onStoppedLeading: (reason) => {
           metrics.leaderElection.set({ name: LEADER_ELECTION_ID }, 0);

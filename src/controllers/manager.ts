@@ -62,6 +62,14 @@ export interface ManagerOptions {
 }
 
 const CLAIM_POOL_INDEX = 'poolKey';
+
+/** What the caches phase hands to the reconciling phase. */
+interface CacheSet {
+  ctx: ControllerContext;
+  claims: Informer<LiveClaim>;
+  registry: PoolRegistry;
+  all: { relist(): Promise<void> }[];
+}
 const CLAIM_CLUSTER_INDEX = 'cluster';
 
 /** Lowest-free bitmap allocator behind the interface the pool state needs. */
@@ -104,7 +112,9 @@ export class Manager {
   private started = false;
   private registry: PoolRegistry | undefined;
   private synced = false;
+  private leading = false;
   private caches: { readonly size: number }[] = [];
+  private caching: Promise<CacheSet | undefined> | undefined;
 
   constructor(private readonly opts: ManagerOptions) {
     this.queue = new WorkQueue<string>({ metrics: queueMetrics(opts.metrics, CLAIM_CONTROLLER) });
@@ -153,6 +163,38 @@ export class Manager {
 
   /** Starts informers, waits for them, rebuilds every pool and starts reconciling. */
   async start(signal: AbortSignal): Promise<void> {
+    await this.lead(signal);
+  }
+
+  /**
+   * Caches and the registry without reconciling: a replica standing by for the lease keeps them
+   * current, so that its webhooks answer pool updates and deletes. Starts once; later calls share it.
+   */
+  startCaches(signal: AbortSignal): Promise<boolean> {
+    this.caching ??= this.buildCaches(signal);
+    return this.caching.then((c) => c !== undefined);
+  }
+
+  /**
+   * Reconciles from now on. Caches that were already filling before leadership began are listed
+   * again first: their watches may lag behind what the previous leader wrote before it let go,
+   * and allocating from that view could hand out an address twice.
+   */
+  async lead(signal: AbortSignal): Promise<void> {
+    const startedBefore = this.caching !== undefined;
+    this.caching ??= this.buildCaches(signal);
+    const caches = await this.caching;
+    if (!caches || signal.aborted) return;
+    if (startedBefore) {
+      await Promise.all(caches.all.map((i) => i.relist()));
+      if (signal.aborted) return;
+      this.opts.log.info({}, 'caches listed again for leadership');
+    }
+    this.leading = true;
+    this.startReconciling(caches);
+  }
+
+  private async buildCaches(signal: AbortSignal): Promise<CacheSet | undefined> {
     const { client, log, metrics } = this.opts;
     const capiVersion = await servedVersion(client, IPAM_GROUP, 'ipaddressclaims', [
       CAPI_VERSION_V1BETA2,
@@ -227,7 +269,10 @@ export class Manager {
         })
       : undefined;
 
-    const enqueue = (key: string) => this.queue.add(key);
+    // Only a leader reconciles; a replica standing by keeps its caches and registry current.
+    const enqueue = (key: string) => {
+      if (this.leading) this.queue.add(key);
+    };
     const enqueuePool = (poolKey: string) => {
       for (const c of claims.cache.byIndex(CLAIM_POOL_INDEX, poolKey)) enqueue(objectKey(c));
     };
@@ -243,11 +288,12 @@ export class Manager {
           { pool: p.key, address, IPAddresses: holders },
           'two IPAddresses hold the same address of one pool',
         );
-        this.recorder.warning(
-          p.pool as never,
-          'DuplicateAddress',
-          `Address ${address} is held by several IPAddresses: ${holders.join(', ')}`,
-        );
+        if (this.leading)
+          this.recorder.warning(
+            p.pool as never,
+            'DuplicateAddress',
+            `Address ${address} is held by several IPAddresses: ${holders.join(', ')}`,
+          );
       },
     });
     this.registry = registry;
@@ -272,7 +318,6 @@ export class Manager {
       fieldManager: 'capi-ipam-in-cluster',
       now: () => Date.now(),
     };
-    this.statusWriter = new PoolStatusWriter(ctx, this.opts.statusWindowMs);
 
     // Handlers act only once the registry was rebuilt from the synced caches (this.started).
     claims.addHandlers({
@@ -334,7 +379,7 @@ export class Manager {
     this.informers.push(...all);
     for (const i of all) i.start();
     const ok = (await Promise.all(all.map((i) => i.waitForSync(signal)))).every(Boolean);
-    if (!ok) return;
+    if (!ok) return undefined;
 
     // Synchronous from here to `started = true`: no event can slip between rebuild and handlers.
     for (const { kind, informer } of pools)
@@ -347,7 +392,13 @@ export class Manager {
       'caches synced; pools rebuilt',
     );
     this.opts.onSynced?.();
-    for (const c of claims.cache.list()) if (handlesPoolRef(c.spec?.poolRef)) enqueue(objectKey(c));
+    return { ctx, claims, registry, all };
+  }
+
+  private startReconciling({ ctx, claims, registry }: CacheSet): void {
+    const { log, metrics } = this.opts;
+    this.statusWriter = new PoolStatusWriter(ctx, this.opts.statusWindowMs);
+    for (const c of claims.cache.list()) if (handlesPoolRef(c.spec?.poolRef)) this.queue.add(objectKey(c));
     for (const p of registry.all()) this.statusWriter.mark(p);
     const controller = { controller: CLAIM_CONTROLLER };
     metrics.maxConcurrentReconciles.set(controller, this.opts.claimConcurrency);

@@ -95,6 +95,10 @@ export class Informer<T extends KubeObject> {
   private syncWaiters: (() => void)[] = [];
   private abort: AbortController | undefined;
   private loop: Promise<void> | undefined;
+  /** Callers of relist() waiting for a list that started after they asked. */
+  private relistWaiters: (() => void)[] = [];
+  /** Aborts the watch in progress, so that a requested relist need not wait for it to end. */
+  private watchAbort: AbortController | undefined;
 
   constructor(
     private readonly client: KubeClient,
@@ -138,6 +142,20 @@ export class Informer<T extends KubeObject> {
     });
   }
 
+  /**
+   * Lists again now and replaces the cache (emitting what changed), then watches on from there.
+   * Resolves once a list that started after this call is in the cache — a view at least as new as
+   * the moment of asking, where the watch may lag behind. A replica that takes over the lease asks
+   * for it before it allocates. Resolves at once when the informer was never started.
+   */
+  relist(): Promise<void> {
+    if (!this.loop || this.abort?.signal.aborted) return Promise.resolve();
+    return new Promise((resolve) => {
+      this.relistWaiters.push(resolve);
+      this.watchAbort?.abort();
+    });
+  }
+
   /** The resourceVersion the cache is current to (from the last list, event or bookmark). */
   lastSyncResourceVersion(): string {
     return this.resourceVersion;
@@ -163,6 +181,7 @@ export class Informer<T extends KubeObject> {
     let goneInARow = 0;
     while (!signal.aborted) {
       try {
+        if (this.relistWaiters.length > 0) needList = true;
         if (needList) {
           await this.listAndReplace(signal);
           needList = false;
@@ -170,6 +189,8 @@ export class Informer<T extends KubeObject> {
         await this.watch(signal);
       } catch (err) {
         if (signal.aborted) break;
+        // The watch was cut short for a relist: nothing failed.
+        if (this.relistWaiters.length > 0 && !needList) continue;
         if (isGone(err)) {
           // Our resourceVersion is older than etcd's compacted history: only a new list can
           // tell us what changed meanwhile.
@@ -200,6 +221,18 @@ export class Informer<T extends KubeObject> {
   }
 
   private async listAndReplace(signal: AbortSignal): Promise<void> {
+    // Whoever asked for a relist before this list started is served by it; a failed list keeps them.
+    const served = this.relistWaiters.splice(0);
+    try {
+      await this.listAndReplaceOnce(signal);
+    } catch (err) {
+      this.relistWaiters.unshift(...served);
+      throw err;
+    }
+    for (const done of served) done();
+  }
+
+  private async listAndReplaceOnce(signal: AbortSignal): Promise<void> {
     const { items, resourceVersion } = await this.client.listAll<T>(this.resource, {
       namespace: this.options.namespace,
       labelSelector: this.options.labelSelector,
@@ -237,6 +270,9 @@ export class Informer<T extends KubeObject> {
     const timeoutSeconds = Math.round(minS + Math.random() * (maxS - minS));
     const staleAfterMs = this.options.staleAfterMs ?? 150_000;
     const watchAbort = new AbortController();
+    this.watchAbort = watchAbort;
+    // A relist asked for between the list and this watch: do not open it at all.
+    if (this.relistWaiters.length > 0) watchAbort.abort();
     const onStop = () => watchAbort.abort();
     signal.addEventListener('abort', onStop, { once: true });
     let stale = false;
@@ -311,7 +347,7 @@ export class Informer<T extends KubeObject> {
     if (stale && !signal.aborted) throw new StaleWatch();
     // A server that ends watches at once (shutting down, or a proxy in between) must not make us
     // spin; a quiet watch that simply timed out loses nothing by waiting a moment.
-    if (received === 0) await sleep(this.backoff.next(), signal);
+    if (received === 0 && this.relistWaiters.length === 0) await sleep(this.backoff.next(), signal);
   }
 
   private transform(obj: T): T {

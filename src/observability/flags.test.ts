@@ -73,7 +73,7 @@ describe('usage', () => {
   it('lists every flag the parser takes, with its type and default', () => {
     const text = usage();
     const names = [...text.matchAll(/^ {6}--([a-z-]+)/gm)].map((m) => m[1] as string);
-    expect(names).toHaveLength(18);
+    expect(names).toHaveLength(19);
     // Each listed flag is one the parser knows (a value of the right type is accepted).
     for (const line of text.split('\n').slice(1, -1)) {
       const m = /^ {6}--([a-z-]+)(?: (string|int))?/.exec(line);

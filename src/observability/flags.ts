@@ -12,6 +12,7 @@ export interface Flags {
   watchFilter?: string;
   healthProbeBindAddress: string;
   webhookPort: number;
+  webhookHost?: string;
   webhookCertDir: string;
   webhookCertName: string;
   webhookKeyName: string;
@@ -72,6 +73,11 @@ const spec: Record<string, FlagSpec> = {
     field: 'webhookPort',
     kind: 'int',
     help: 'Port of the webhook server (0 disables it).',
+  },
+  'webhook-host': {
+    field: 'webhookHost',
+    kind: 'string',
+    help: 'Address the webhook server binds (default: every interface of both IP families).',
   },
   'webhook-cert-dir': {
     field: 'webhookCertDir',

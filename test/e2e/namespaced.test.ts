@@ -70,6 +70,7 @@ describe('the controller process with --namespace and the webhook server', () =>
         '--leader-elect=false',
         '--namespace=mine',
         `--webhook-port=${webhookPort}`,
+        '--webhook-host=127.0.0.1',
         `--webhook-cert-dir=${certDir}`,
       ],
       { cwd: root, stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, LOG_LEVEL: 'warn' } },

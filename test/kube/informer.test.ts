@@ -180,6 +180,44 @@ describe('Informer against the API server', () => {
     }
   });
 
+  it('relists on demand: what its lagging watch has not delivered is in the cache once relist() resolves', async () => {
+    const proxy = await TcpProxy.start(info.server);
+    const viaProxy = clientFor(info, { server: proxy.url, requestTimeoutMs: 3000 });
+    try {
+      const i = informer({ labelSelector: 'set=relist', staleAfterMs: 120_000 }, viaProxy);
+      const log = record(i);
+      i.start();
+      await i.waitForSync();
+      await waitFor('the watch to open', () => i.stats().watches === 1);
+      proxy.freeze(); // the open watch lags without end; new connections still get through
+      const created = await client.create<ConfigMap>(configMaps, {
+        metadata: { name: 'behind-the-watch', namespace: ns.name, labels: { set: 'relist' } },
+      });
+      await i.relist();
+      expect(i.cache.get(`${ns.name}/behind-the-watch`)?.metadata.resourceVersion).toBe(
+        created.metadata.resourceVersion,
+      );
+      expect(log).toEqual([`add behind-the-watch@${created.metadata.resourceVersion}`]);
+      expect(i.stats()).toMatchObject({ lists: 2, relists: 1, staleWatches: 0 });
+      // And it watches on from the new list.
+      const patched = await client.patch<ConfigMap>(
+        configMaps,
+        'behind-the-watch',
+        { data: { v: '2' } },
+        { namespace: ns.name },
+      );
+      await waitFor('the update after the relist', () => log.length === 2);
+      expect(log[1]).toBe(`update behind-the-watch@${patched.metadata.resourceVersion}`);
+    } finally {
+      await viaProxy.close();
+      await proxy.close();
+    }
+  });
+
+  it('relist() of an informer never started resolves at once', async () => {
+    await informer({ labelSelector: 'set=never' }).relist();
+  });
+
   it('waitForSync gives up when its signal aborts', async () => {
     const i = informer({ labelSelector: 'set=never-started' });
     const ac = new AbortController();
