@@ -49,6 +49,8 @@ const controller = spawn(
     `--kubeconfig=${cp.kubeconfigPath}`,
     '--leader-elect=false',
     `--webhook-port=${webhookPort}`,
+    // The API server calls it on loopback; nothing else on the network needs to reach it.
+    '--webhook-host=127.0.0.1',
     `--webhook-cert-dir=${certDir}`,
     `--health-probe-bind-address=127.0.0.1:${healthPort}`,
     '--diagnostics-address=0',

@@ -94,19 +94,32 @@ export class PoolStatusWriter {
   private async flushNow(): Promise<void> {
     const keys = [...this.dirty];
     this.dirty.clear();
+    const { metrics } = this.ctx;
     await Promise.all(
       keys.map(async (key) => {
         const state = this.ctx.registry.get(key);
         if (!state) return;
+        // Counted as the Go provider's pool controllers (`inclusterippool`, …) count their
+        // reconciles, so that dashboards made for it show the pools too.
+        const controller = { controller: state.kind.toLowerCase() };
+        const started = performance.now();
+        metrics.activeWorkers.inc(controller);
+        let result = 'success';
         try {
           await this.write(state);
         } catch (err) {
           if (isNotFound(err)) return;
+          result = 'error';
+          metrics.reconcileErrors.inc(controller);
           this.ctx.log.warn(
             { pool: key, err: (err as Error).message },
             'writing pool status failed; retrying',
           );
           if (!this.stopped) this.dirty.add(key);
+        } finally {
+          metrics.activeWorkers.dec(controller);
+          metrics.reconciles.inc({ ...controller, result });
+          metrics.reconcileSeconds.observe(controller, (performance.now() - started) / 1000);
         }
       }),
     );

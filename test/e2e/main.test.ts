@@ -109,6 +109,20 @@ describe('the controller process', () => {
     expect(value(`controller_runtime_reconcile_total{${c},result="success"}`)).toBeGreaterThanOrEqual(1);
     expect(value(`controller_runtime_max_concurrent_reconciles{${c}}`)).toBe(10);
     expect(value(`controller_runtime_active_workers{${c}}`)).toBe(0);
+    // The pool status writes (coalesced, so a moment later), counted as the Go provider's pool
+    // controller of that kind.
+    const pool = 'controller="globalinclusterippool"';
+    const later = await waitFor('a pool status write in the metrics', async () => {
+      const t = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+      return t.includes(`controller_runtime_reconcile_total{${pool},result="success"}`) ? t : undefined;
+    });
+    const after = (series: string) => {
+      const line = later.split('\n').find((l) => l.startsWith(`${series} `));
+      return line === undefined ? undefined : Number(line.slice(series.length + 1));
+    };
+    expect(after(`controller_runtime_reconcile_total{${pool},result="success"}`)).toBeGreaterThanOrEqual(1);
+    expect(after(`controller_runtime_reconcile_time_seconds_count{${pool}}`)).toBeGreaterThanOrEqual(1);
+    expect(after(`controller_runtime_active_workers{${pool}}`)).toBe(0);
     expect(value(`workqueue_adds_total{${q}}`)).toBeGreaterThanOrEqual(1);
     expect(value(`workqueue_depth{${q}}`)).toBe(0);
     expect(value(`workqueue_queue_duration_seconds_count{${q}}`)).toBeGreaterThanOrEqual(1);
