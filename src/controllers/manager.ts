@@ -62,6 +62,7 @@ export interface ManagerOptions {
 }
 
 const CLAIM_POOL_INDEX = 'poolKey';
+const CLAIM_CLUSTER_INDEX = 'cluster';
 
 /** What the caches phase hands to the reconciling phase. */
 interface CacheSet {
@@ -70,7 +71,6 @@ interface CacheSet {
   registry: PoolRegistry;
   all: { relist(): Promise<void> }[];
 }
-const CLAIM_CLUSTER_INDEX = 'cluster';
 
 /** Lowest-free bitmap allocator behind the interface the pool state needs. */
 export const bitmapAllocator: AllocatorFactory = (set) => {
