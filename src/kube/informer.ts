@@ -218,6 +218,8 @@ export class Informer<T extends KubeObject> {
         await sleep(delay, signal);
       }
     }
+    // Stopped: nobody waits for a list that will not come.
+    for (const done of this.relistWaiters.splice(0)) done();
   }
 
   private async listAndReplace(signal: AbortSignal): Promise<void> {
