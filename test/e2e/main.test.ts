@@ -116,13 +116,15 @@ describe('the controller process', () => {
       const t = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
       return t.includes(`controller_runtime_reconcile_total{${pool},result="success"}`) ? t : undefined;
     });
-    const after = (series: string) => {
+    const valueLater = (series: string) => {
       const line = later.split('\n').find((l) => l.startsWith(`${series} `));
       return line === undefined ? undefined : Number(line.slice(series.length + 1));
     };
-    expect(after(`controller_runtime_reconcile_total{${pool},result="success"}`)).toBeGreaterThanOrEqual(1);
-    expect(after(`controller_runtime_reconcile_time_seconds_count{${pool}}`)).toBeGreaterThanOrEqual(1);
-    expect(after(`controller_runtime_active_workers{${pool}}`)).toBe(0);
+    expect(valueLater(`controller_runtime_reconcile_total{${pool},result="success"}`)).toBeGreaterThanOrEqual(
+      1,
+    );
+    expect(valueLater(`controller_runtime_reconcile_time_seconds_count{${pool}}`)).toBeGreaterThanOrEqual(1);
+    expect(valueLater(`controller_runtime_active_workers{${pool}}`)).toBe(0);
     expect(value(`workqueue_adds_total{${q}}`)).toBeGreaterThanOrEqual(1);
     expect(value(`workqueue_depth{${q}}`)).toBe(0);
     expect(value(`workqueue_queue_duration_seconds_count{${q}}`)).toBeGreaterThanOrEqual(1);
