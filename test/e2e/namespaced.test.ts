@@ -1,6 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { request } from 'node:https';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -16,31 +15,10 @@ import {
 } from '../controllers/fixture.js';
 import { ControlPlane, freePort } from '../harness/control-plane.js';
 import { type CertificateAuthority, createWebhookCertificates } from '../harness/pki.js';
+import { postJson } from '../harness/post-json.js';
 import { waitFor } from '../harness/wait.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '../..');
-
-function postJson(
-  port: number,
-  path: string,
-  body: unknown,
-  ca: string,
-): Promise<{ status: number; body: unknown }> {
-  return new Promise((resolve, reject) => {
-    const req = request(
-      { host: '127.0.0.1', port, path, method: 'POST', ca, headers: { 'content-type': 'application/json' } },
-      (res) => {
-        let text = '';
-        res.on('data', (c: Buffer) => {
-          text += c.toString();
-        });
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: JSON.parse(text) }));
-      },
-    );
-    req.on('error', reject);
-    req.end(JSON.stringify(body));
-  });
-}
 
 // The process with its webhook server on and --namespace set, as a namespaced install runs it.
 describe('the controller process with --namespace and the webhook server', () => {

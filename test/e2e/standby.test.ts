@@ -1,6 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { request } from 'node:https';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -14,6 +13,7 @@ import {
 } from '../controllers/fixture.js';
 import { ControlPlane, freePort } from '../harness/control-plane.js';
 import { type CertificateAuthority, createWebhookCertificates } from '../harness/pki.js';
+import { postJson } from '../harness/post-json.js';
 import { waitFor } from '../harness/wait.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '../..');
@@ -90,27 +90,7 @@ describe('a replica standing by for the lease', () => {
   };
 
   const admit = (r: Replica, body: unknown) =>
-    new Promise<{ status: number; body: { response?: Record<string, unknown> } }>((resolve, reject) => {
-      const req = request(
-        {
-          host: '127.0.0.1',
-          port: r.webhookPort,
-          path: VALIDATE,
-          method: 'POST',
-          ca: ca.certPem,
-          headers: { 'content-type': 'application/json' },
-        },
-        (res) => {
-          let text = '';
-          res.on('data', (c: Buffer) => {
-            text += c.toString();
-          });
-          res.on('end', () => resolve({ status: res.statusCode ?? 0, body: JSON.parse(text) }));
-        },
-      );
-      req.on('error', reject);
-      req.end(JSON.stringify(body));
-    });
+    postJson<{ response?: Record<string, unknown> }>(r.webhookPort, VALIDATE, body, ca.certPem);
 
   const holder = async () =>
     ((await cp.access.request('GET', LEASE)).body as { spec?: { holderIdentity?: string } }).spec
