@@ -1,24 +1,11 @@
-import { spawn } from 'node:child_process';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-
-const root = join(dirname(fileURLToPath(import.meta.url)), '../..');
+import { startControllerProcess } from './controller-process.js';
 
 /** src/main.ts run as a process with `args`; it never gets as far as an API server. */
-function run(args: string[], env: Record<string, string> = {}) {
-  const proc = spawn(process.execPath, ['--import', 'tsx', join(root, 'src/main.ts'), ...args], {
-    cwd: root,
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, KUBECONFIG: '/nonexistent', ...env },
-  });
-  let stdout = '';
-  let stderr = '';
-  proc.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-  proc.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-  return new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) =>
-    proc.on('exit', (code) => resolve({ code, stdout, stderr })),
-  );
+async function run(args: string[], env: Record<string, string> = {}) {
+  const p = startControllerProcess(args, { KUBECONFIG: '/nonexistent', ...env });
+  const code = await p.exited;
+  return { code, stdout: p.stdout(), stderr: p.stderr() };
 }
 
 // As a Go provider built on pflag: usage on stderr, 0 for --help, 2 for what cannot be run.

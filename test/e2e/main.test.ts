@@ -1,6 +1,3 @@
-import { type ChildProcess, spawn } from 'node:child_process';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   claimPath,
@@ -13,29 +10,22 @@ import {
 } from '../controllers/fixture.js';
 import { ControlPlane, freePort } from '../harness/control-plane.js';
 import { waitFor } from '../harness/wait.js';
-
-const root = join(dirname(fileURLToPath(import.meta.url)), '../..');
+import { type ControllerProcess, startControllerProcess } from './controller-process.js';
 
 // The controller as it runs in a pod: its own process, our flags, leader election on by default.
 describe('the controller process', () => {
   let cp: ControlPlane;
-  let proc: ChildProcess;
-  let exited: Promise<number | null>;
+  let ctl: ControllerProcess;
   let healthPort: number;
   let metricsPort: number;
-  let stdout = '';
   const ns = 'e2e';
 
   beforeAll(async () => {
     cp = await ControlPlane.start({ crds: crdPaths });
     await createNamespace(cp.access, ns);
     [healthPort, metricsPort] = [await freePort(), await freePort()];
-    proc = spawn(
-      process.execPath,
+    ctl = startControllerProcess(
       [
-        '--import',
-        'tsx',
-        join(root, 'src/main.ts'),
         `--kubeconfig=${cp.kubeconfigPath}`,
         `--health-probe-bind-address=127.0.0.1:${healthPort}`,
         `--diagnostics-address=127.0.0.1:${metricsPort}`,
@@ -43,17 +33,11 @@ describe('the controller process', () => {
         '--webhook-port=0',
         '--watch-filter=team-a',
       ],
-      { cwd: root, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, LOG_LEVEL: 'info' } },
+      { LOG_LEVEL: 'info' },
     );
-    // pino writes JSON lines to stdout.
-    proc.stdout?.on('data', (c: Buffer) => {
-      stdout += c.toString();
-    });
-    proc.stderr?.resume();
-    exited = new Promise((resolve) => proc.on('exit', (code) => resolve(code)));
   });
   afterAll(async () => {
-    if (proc && proc.exitCode === null) proc.kill('SIGKILL');
+    ctl?.kill();
     await cp?.stop();
   });
 
@@ -141,7 +125,10 @@ describe('the controller process', () => {
   });
 
   it('logs JSON lines with Cluster API keys', () => {
-    const lines = stdout.split('\n').filter((l) => l.includes('has been created'));
+    const lines = ctl
+      .stdout()
+      .split('\n')
+      .filter((l) => l.includes('has been created'));
     expect(lines.length).toBeGreaterThan(0);
     const entry = JSON.parse(lines[0] ?? '{}') as Record<string, unknown>;
     expect(entry).toMatchObject({
@@ -158,8 +145,8 @@ describe('the controller process', () => {
   });
 
   it('exits 0 on SIGTERM and releases its lease', async () => {
-    proc.kill('SIGTERM');
-    expect(await exited).toBe(0);
+    ctl.proc.kill('SIGTERM');
+    expect(await ctl.exited).toBe(0);
     const lease = await cp.access.request<{ spec: { holderIdentity?: string } }>(
       'GET',
       '/apis/coordination.k8s.io/v1/namespaces/default/leases/7bb7acb4.ipam.cluster.x-k8s.io',

@@ -1,8 +1,6 @@
-import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   claimPath,
@@ -17,14 +15,12 @@ import { ControlPlane, freePort } from '../harness/control-plane.js';
 import { type CertificateAuthority, createWebhookCertificates } from '../harness/pki.js';
 import { postJson } from '../harness/post-json.js';
 import { waitFor } from '../harness/wait.js';
-
-const root = join(dirname(fileURLToPath(import.meta.url)), '../..');
+import { type ControllerProcess, startControllerProcess } from './controller-process.js';
 
 // The process with its webhook server on and --namespace set, as a namespaced install runs it.
 describe('the controller process with --namespace and the webhook server', () => {
   let cp: ControlPlane;
-  let proc: ChildProcess;
-  let exited: Promise<number | null>;
+  let ctl: ControllerProcess;
   let healthPort: number;
   let webhookPort: number;
   let ca: CertificateAuthority;
@@ -36,28 +32,19 @@ describe('the controller process with --namespace and the webhook server', () =>
     cp = await ControlPlane.start({ crds: crdPaths });
     for (const ns of ['mine', 'theirs']) await createNamespace(cp.access, ns);
     [healthPort, webhookPort] = [await freePort(), await freePort()];
-    proc = spawn(
-      process.execPath,
-      [
-        '--import',
-        'tsx',
-        join(root, 'src/main.ts'),
-        `--kubeconfig=${cp.kubeconfigPath}`,
-        `--health-probe-bind-address=127.0.0.1:${healthPort}`,
-        '--diagnostics-address=127.0.0.1:0',
-        '--leader-elect=false',
-        '--namespace=mine',
-        `--webhook-port=${webhookPort}`,
-        '--webhook-host=127.0.0.1',
-        `--webhook-cert-dir=${certDir}`,
-      ],
-      { cwd: root, stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, LOG_LEVEL: 'warn' } },
-    );
-    proc.stderr?.resume();
-    exited = new Promise((resolve) => proc.on('exit', (code) => resolve(code)));
+    ctl = startControllerProcess([
+      `--kubeconfig=${cp.kubeconfigPath}`,
+      `--health-probe-bind-address=127.0.0.1:${healthPort}`,
+      '--diagnostics-address=127.0.0.1:0',
+      '--leader-elect=false',
+      '--namespace=mine',
+      `--webhook-port=${webhookPort}`,
+      '--webhook-host=127.0.0.1',
+      `--webhook-cert-dir=${certDir}`,
+    ]);
   });
   afterAll(async () => {
-    if (proc && proc.exitCode === null) proc.kill('SIGKILL');
+    ctl?.kill();
     await cp?.stop();
     rmSync(certDir, { recursive: true, force: true });
   });
@@ -123,7 +110,7 @@ describe('the controller process with --namespace and the webhook server', () =>
   });
 
   it('exits 0 on SIGTERM', async () => {
-    proc.kill('SIGTERM');
-    expect(await exited).toBe(0);
+    ctl.proc.kill('SIGTERM');
+    expect(await ctl.exited).toBe(0);
   });
 });

@@ -4,13 +4,11 @@
  * leader-election Role, as the manifests bind them to the service account. Any request those do not allow shows up here as a claim
  * left unbound, a status not written, an event or lease missing, or a "forbidden" in its log.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
 import type { X509Certificate } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { request as httpsRequest } from 'node:https';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { connect } from 'node:tls';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { INSTALL_NAMESPACE } from '../../src/api/install.js';
 import { METRICS_READER_ROLE_NAME, providerObjects, rbacObjects } from '../../src/install/manifests.js';
@@ -25,8 +23,8 @@ import {
 } from '../controllers/fixture.js';
 import { ControlPlane, freePort } from '../harness/control-plane.js';
 import { waitFor } from '../harness/wait.js';
+import { type ControllerProcess, startControllerProcess } from './controller-process.js';
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '../..');
 const NS = 'rbac';
 const USER = 'ipam-controller';
 
@@ -43,9 +41,8 @@ describe('the controller with only the RBAC of its install manifests', () => {
     }
     return n;
   };
-  let proc: ChildProcess;
-  let exited: Promise<number | null>;
-  let output = '';
+  let ctl: ControllerProcess;
+  const output = () => ctl.stdout() + ctl.stderr();
   let metricsPort: number;
   // Secure diagnostics: the certificate served and service-account tokens of namespace monitoring.
   let served: X509Certificate;
@@ -66,12 +63,8 @@ describe('the controller with only the RBAC of its install manifests', () => {
     expect(applied.code, applied.stderr).toBe(0);
     const kubeconfig = await cp.kubeconfigFor(USER);
     metricsPort = await freePort();
-    proc = spawn(
-      process.execPath,
+    ctl = startControllerProcess(
       [
-        '--import',
-        'tsx',
-        join(root, 'src/main.ts'),
         `--kubeconfig=${kubeconfig}`,
         `--leader-election-namespace=${INSTALL_NAMESPACE}`,
         `--health-probe-bind-address=127.0.0.1:${await freePort()}`,
@@ -80,17 +73,11 @@ describe('the controller with only the RBAC of its install manifests', () => {
         `--diagnostics-address=127.0.0.1:${metricsPort}`,
         '--webhook-port=0',
       ],
-      { cwd: root, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, LOG_LEVEL: 'info' } },
+      { LOG_LEVEL: 'info' },
     );
-    for (const stream of [proc.stdout, proc.stderr]) {
-      stream?.on('data', (c: Buffer) => {
-        output += c.toString();
-      });
-    }
-    exited = new Promise((resolve) => proc.on('exit', (code) => resolve(code)));
   });
   afterAll(async () => {
-    if (proc && proc.exitCode === null) proc.kill('SIGKILL');
+    ctl?.kill();
     await cp?.stop();
   });
 
@@ -169,7 +156,7 @@ describe('the controller with only the RBAC of its install manifests', () => {
       );
       return claim.status === 404 && ip.status === 404;
     });
-    expect(output).not.toMatch(/forbidden/i);
+    expect(output()).not.toMatch(/forbidden/i);
   });
 
   it('serves /metrics over HTTPS only to tokens the API server authorizes, reviewing each token once', async () => {
@@ -220,7 +207,7 @@ describe('the controller with only the RBAC of its install manifests', () => {
     }
     // Cached: the three scrapes cost no review beyond what the first scrapes above cost.
     expect(await tokenReviews()).toBe(reviewsBefore);
-    expect(output).not.toMatch(/forbidden|Authentication failed/i);
+    expect(output()).not.toMatch(/forbidden|Authentication failed/i);
   });
 
   it('sets its log level at run time for a user allowed to PUT /debug/flags/v, as Cluster API does', async () => {
@@ -244,7 +231,7 @@ describe('the controller with only the RBAC of its install manifests', () => {
       status: 400,
       body: 'failed to set the log verbosity: "loud" is not a non-negative integer\n',
     });
-    expect(output).not.toMatch(/"level":20/);
+    expect(output()).not.toMatch(/"level":20/);
     expect(await put(operator, '4')).toEqual({
       status: 200,
       body: 'successfully set the log verbosity to 4 (log level debug)\n',
@@ -252,14 +239,14 @@ describe('the controller with only the RBAC of its install manifests', () => {
     // Debug lines now, from loggers made long before (the manager's, the informers').
     await createClaim(cp.access, NS, 'after-debug', { kind: 'GlobalInClusterIPPool', name: 'shared' });
     await waitForAddress(cp.access, NS, 'after-debug');
-    await waitFor('a debug log line', () => /"level":20/.test(output));
+    await waitFor('a debug log line', () => /"level":20/.test(output()));
     expect(await put(operator, '0')).toMatchObject({ status: 200 });
   });
 
   it('releases its lease and exits 0 on SIGTERM', async () => {
-    proc.kill('SIGTERM');
-    expect(await exited).toBe(0);
-    expect(output).not.toMatch(/forbidden/i);
+    ctl.proc.kill('SIGTERM');
+    expect(await ctl.exited).toBe(0);
+    expect(output()).not.toMatch(/forbidden/i);
   });
 });
 

@@ -1,8 +1,6 @@
-import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   crdPaths,
@@ -15,14 +13,12 @@ import { ControlPlane, freePort } from '../harness/control-plane.js';
 import { type CertificateAuthority, createWebhookCertificates } from '../harness/pki.js';
 import { postJson } from '../harness/post-json.js';
 import { waitFor } from '../harness/wait.js';
+import { type ControllerProcess, startControllerProcess } from './controller-process.js';
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '../..');
 const LEASE = '/apis/coordination.k8s.io/v1/namespaces/default/leases/7bb7acb4.ipam.cluster.x-k8s.io';
 const VALIDATE = '/validate-ipam-cluster-x-k8s-io-v1alpha2-globalinclusterippool';
 
-interface Replica {
-  proc: ChildProcess;
-  exited: Promise<number | null>;
+interface Replica extends ControllerProcess {
   healthPort: number;
   metricsPort: number;
   webhookPort: number;
@@ -47,12 +43,8 @@ describe('a replica standing by for the lease', () => {
 
   const start = async (): Promise<Replica> => {
     const [healthPort, metricsPort, webhookPort] = [await freePort(), await freePort(), await freePort()];
-    const proc = spawn(
-      process.execPath,
-      [
-        '--import',
-        'tsx',
-        join(root, 'src/main.ts'),
+    const replica = {
+      ...startControllerProcess([
         `--kubeconfig=${cp.kubeconfigPath}`,
         `--health-probe-bind-address=127.0.0.1:${healthPort}`,
         `--diagnostics-address=127.0.0.1:${metricsPort}`,
@@ -60,13 +52,7 @@ describe('a replica standing by for the lease', () => {
         `--webhook-port=${webhookPort}`,
         '--webhook-host=127.0.0.1',
         `--webhook-cert-dir=${certDir}`,
-      ],
-      { cwd: root, stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, LOG_LEVEL: 'warn' } },
-    );
-    proc.stderr?.resume();
-    const replica = {
-      proc,
-      exited: new Promise<number | null>((resolve) => proc.on('exit', (code) => resolve(code))),
+      ]),
       healthPort,
       metricsPort,
       webhookPort,
@@ -104,7 +90,7 @@ describe('a replica standing by for the lease', () => {
     await createPool(cp.access, 'GlobalInClusterIPPool', '', 'shared', pool);
   });
   afterAll(async () => {
-    for (const r of replicas) if (r.proc.exitCode === null) r.proc.kill('SIGKILL');
+    for (const r of replicas) r.kill();
     await cp?.stop();
     rmSync(certDir, { recursive: true, force: true });
   });
