@@ -6,7 +6,7 @@
 import { spawn } from 'node:child_process';
 import { openSync } from 'node:fs';
 import { join } from 'node:path';
-import type { ClusterAccess } from '../test/harness/access.js';
+import type { ClusterAccess, RequestOptions } from '../test/harness/access.js';
 import { type ControlPlane, freePort } from '../test/harness/control-plane.js';
 import {
   compactEtcd,
@@ -26,6 +26,15 @@ import {
 } from './e2e-stats.js';
 
 export const IPAM = '/apis/ipam.cluster.x-k8s.io';
+
+/**
+ * Who makes the baseline's writes. A provider is never the client that created the claims (CAPV,
+ * a person, the bench), so its writes get a managedFields entry of their own on every claim, as the
+ * controller's do. Sent as the bench's own user agent, they would merge into the creator's entry:
+ * 8–9 % less work for the API server per claim, measured, that no provider can have.
+ */
+const PROVIDER = { userAgent: 'baseline-provider' };
+const MERGE_PATCH = { ...PROVIDER, contentType: 'application/merge-patch+json' };
 
 export interface BenchConfig {
   n: number;
@@ -61,9 +70,9 @@ export async function must(
   method: string,
   path: string,
   body: unknown,
-  contentType?: string,
+  opts: RequestOptions = {},
 ) {
-  const res = await access.request(method, path, body, contentType ? { contentType } : {});
+  const res = await access.request(method, path, body, opts);
   if (res.status >= 300) throw new Error(`${method} ${path}: ${res.status} ${res.text.slice(0, 300)}`);
   return res;
 }
@@ -187,20 +196,26 @@ export class Bench {
         'PATCH',
         path,
         { metadata: full ? { finalizers, resourceVersion: rv } : { finalizers } },
-        'application/merge-patch+json',
+        MERGE_PATCH,
       );
-      await must(a, 'POST', `${IPAM}/v1beta2/namespaces/${ns}/ipaddresses`, {
-        apiVersion: 'ipam.cluster.x-k8s.io/v1beta2',
-        kind: 'IPAddress',
-        metadata: contractAddressMeta(name, uid),
-        spec: {
-          address: '10.200.0.1',
-          prefix: 16,
-          gateway: '10.200.0.254',
-          claimRef: { name },
-          poolRef: { apiGroup: 'ipam.cluster.x-k8s.io', kind: 'GlobalInClusterIPPool', name: 'none' },
+      await must(
+        a,
+        'POST',
+        `${IPAM}/v1beta2/namespaces/${ns}/ipaddresses`,
+        {
+          apiVersion: 'ipam.cluster.x-k8s.io/v1beta2',
+          kind: 'IPAddress',
+          metadata: contractAddressMeta(name, uid),
+          spec: {
+            address: '10.200.0.1',
+            prefix: 16,
+            gateway: '10.200.0.254',
+            claimRef: { name },
+            poolRef: { apiGroup: 'ipam.cluster.x-k8s.io', kind: 'GlobalInClusterIPPool', name: 'none' },
+          },
         },
-      });
+        PROVIDER,
+      );
       const at = `${new Date().toISOString().slice(0, 19)}Z`;
       const conditions = [
         {
@@ -225,7 +240,7 @@ export class Bench {
         'PATCH',
         `${path}/status`,
         { status: full ? { conditions, addressRef: { name } } : { addressRef: { name } } },
-        'application/merge-patch+json',
+        MERGE_PATCH,
       );
     });
     await watch.done;

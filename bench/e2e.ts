@@ -9,6 +9,8 @@
  * (controller, blockOwnerDeletion) and to the pool (blockOwnerDeletion) and the protecting
  * finalizer the Go provider writes; the status gets `addressRef`. What this provider writes beyond
  * that — the Ready and Paused conditions — is its own cost and stays on its side of the ratio.
+ * The baseline writes under a user agent of its own, as a provider does: the claims' creator is
+ * someone else, and each claim then carries the writer's managedFields entry beside the creator's.
  *
  * Rounds (BENCH_ROUNDS, default 3) alternate the phases, B C B C B …: each controller phase is
  * compared with the mean of the baselines either side of it, and the ratio printed is the median

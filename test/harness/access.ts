@@ -20,6 +20,8 @@ export interface RawResponse<T = unknown> {
 export interface RequestOptions {
   contentType?: string;
   timeoutMs?: number;
+  /** The API server names a writer's managedFields entry after it (else "unknown"). */
+  userAgent?: string;
 }
 
 export interface KubectlResult {
@@ -60,6 +62,7 @@ export class ClusterAccess {
           agent: this.agent,
           headers: {
             accept: 'application/json',
+            ...(opts.userAgent ? { 'user-agent': opts.userAgent } : {}),
             ...(payload !== undefined
               ? {
                   'content-type': opts.contentType ?? 'application/json',
