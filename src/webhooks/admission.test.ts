@@ -53,11 +53,17 @@ describe('admission handlers', () => {
     expect(out.response?.status?.message).toContain('spec.addresses');
   });
 
-  it('refuse updates and deletes while the controller has not synced', () => {
+  it('refuse spec updates and deletes while the controller has not synced', () => {
     const notSynced = { allocatedAddresses: () => undefined };
     const pool = { spec: { addresses: ['10.0.0.0/24'], prefix: 24 } };
-    expect(validate(review('UPDATE', pool, pool), 'InClusterIPPool', notSynced).response?.allowed).toBe(
-      false,
+    const grown = { spec: { addresses: ['10.0.0.0/23'], prefix: 23 } };
+    expect(validate(review('UPDATE', grown, pool), 'InClusterIPPool', notSynced).response?.status?.code).toBe(
+      503,
+    );
+    // A finalizer or label patch changes no allocation: it needs no synced controller.
+    const labelled = { metadata: { labels: { a: 'b' } }, spec: { prefix: 24, addresses: ['10.0.0.0/24'] } };
+    expect(validate(review('UPDATE', labelled, pool), 'InClusterIPPool', notSynced).response?.allowed).toBe(
+      true,
     );
     expect(
       validate(review('DELETE', undefined, pool), 'InClusterIPPool', notSynced).response?.status?.code,
@@ -85,6 +91,24 @@ describe('admission handlers', () => {
     expect(update?.allowed).toBe(true);
     expect(update?.warnings).toHaveLength(2);
   });
+  it('admit an update that leaves a stored invalid spec as it was, and judge one that changes it', () => {
+    // Got in while the webhooks were off; the controller's ProtectPool finalizer must still go on
+    // and come off, or the pool could never be deleted.
+    const invalid = { spec: { addresses: ['10.0.0.10-10.0.0.20'], prefix: 24, gateway: 'nope' } };
+    const finalized = { metadata: { finalizers: ['ipam.cluster.x-k8s.io/ProtectPool'] }, ...invalid };
+    const busy = { allocatedAddresses: () => ['10.0.0.99'] };
+    expect(validate(review('UPDATE', finalized, invalid), 'InClusterIPPool', busy).response).toEqual({
+      uid: 'u1',
+      allowed: true,
+    });
+    const stillInvalid = { spec: { ...invalid.spec, gateway: 'still-nope' } };
+    const out = validate(review('UPDATE', stillInvalid, invalid), 'InClusterIPPool', busy);
+    expect(out.response?.allowed).toBe(false);
+    expect(out.response?.status?.message).toContain('spec.gateway');
+    // A review without the old object has nothing to compare with: judged in full.
+    expect(validate(review('UPDATE', invalid), 'InClusterIPPool', view).response?.allowed).toBe(false);
+  });
+
   it('deny objects of the wrong shape naming the field, instead of throwing', () => {
     const cases: [unknown, string][] = [
       [{ spec: null }, 'spec'],

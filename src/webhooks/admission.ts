@@ -2,6 +2,7 @@
  * AdmissionReview v1 and ConversionReview v1 handling, pure: a review in, a review out. The server
  * only moves bytes; every decision is made here with the validation of src/api.
  */
+import { isDeepStrictEqual } from 'node:util';
 import { ANNOTATION_SKIP_VALIDATE_DELETE_WEBHOOK, IPAM_GROUP } from '../api/constants.js';
 import { convertIPPool } from '../api/convert.js';
 import { badRequestStatus, formatFieldError, invalidStatus, type Status } from '../api/errors.js';
@@ -91,6 +92,20 @@ export const NOT_SYNCED: Status = {
 };
 
 /**
+ * An update that leaves the spec as stored: nothing to judge. The API server ratchets its own
+ * schema validation the same way. A stored spec that no longer passes (it got in while the webhooks
+ * were off, or under older rules) would otherwise block every finalizer, label and status-free
+ * patch of its pool, the controller's ProtectPool finalizer among them, and so its deletion.
+ * Nor does an unchanged spec need the controller's allocations, so this also holds before it synced.
+ */
+export function specUnchanged(req: AdmissionRequest): boolean {
+  const specOf = (o: unknown) =>
+    typeof o === 'object' && o !== null ? (o as { spec?: unknown }).spec : undefined;
+  const spec = specOf(req.object);
+  return spec !== undefined && isDeepStrictEqual(spec, specOf(req.oldObject));
+}
+
+/**
  * A pool delete, the same for every pool kind: refused while the pool holds allocations, unless it
  * carries the skip annotation; without that annotation it waits until the controller synced.
  */
@@ -121,11 +136,15 @@ export function validate(review: AdmissionReview, kind: string, view: Allocation
   if (!req) return respond(review, false, { status: badRequestStatus('the AdmissionReview has no request') });
   const name = typeof req.name === 'string' ? req.name : '';
   if (req.operation === 'DELETE') return validateDelete(review, req, kind, name, view);
+  const unchanged = req.operation === 'UPDATE' && specUnchanged(req);
   const shaped = specOfShape(req.object);
   if ('errors' in shaped) {
+    if (unchanged) return respond(review, true);
     return deny(review, { allowed: false, reason: 'Invalid', errors: shaped.errors }, kind, name);
   }
   const pool = { ...(req.object as IPPool), spec: shaped.spec };
+  // Its warnings still come (an invalid spec has none), as on every apply.
+  if (unchanged) return admit(review, kind, req, pool, view);
   if (req.operation === 'UPDATE') {
     const allocated = view.allocatedAddresses(kind, req.namespace, name);
     if (allocated === undefined) return respond(review, false, { status: NOT_SYNCED });

@@ -72,8 +72,19 @@ describe('prefix pool admission', () => {
     expect(shrink.response?.status?.message).toBe(
       'existing allocations become non-allocatable: [fd00:0:0:2::]',
     );
-    const early = validatePrefixPool(review('UPDATE', old, old), KIND, held(undefined));
+    const grown = { spec: { prefixes: ['fd00::/61'], allocationPrefixLength: 64 } };
+    const early = validatePrefixPool(review('UPDATE', grown, old), KIND, held(undefined));
     expect(early.response?.status?.code).toBe(503);
+    // The spec as stored, under a new finalizer: nothing to judge, synced or not.
+    const finalized = { metadata: { finalizers: ['ipam.cluster.x-k8s.io/ProtectPool'] }, ...old };
+    expect(
+      validatePrefixPool(review('UPDATE', finalized, old), KIND, held(undefined)).response?.allowed,
+    ).toBe(true);
+    const storedInvalid = { spec: { prefixes: ['10.0.0.0/8'], allocationPrefixLength: 64 } };
+    const relabelled = { metadata: { labels: { a: 'b' } }, ...storedInvalid };
+    expect(
+      validatePrefixPool(review('UPDATE', relabelled, storedInvalid), KIND, held([])).response?.allowed,
+    ).toBe(true);
   });
 
   it('refuses a delete while IPAddresses exist unless the pool carries the skip annotation', () => {

@@ -1,7 +1,8 @@
 /**
  * Admission of the prefix pool kinds (anchor §2.2), pure like admission.ts: defaulting of
  * allocationPrefixLength, and the Go provider's create, update and delete checks and /128 warnings.
- * Updates and deletes are checked against the controller's registry, refused until it synced.
+ * Updates that change the spec, and deletes, are checked against the controller's registry and
+ * refused until it synced; an update that leaves the spec alone is admitted (see specUnchanged).
  */
 
 import { badRequestStatus } from '../api/errors.js';
@@ -18,6 +19,7 @@ import {
   deny,
   NOT_SYNCED,
   respond,
+  specUnchanged,
   validateDelete,
 } from './admission.js';
 
@@ -49,9 +51,13 @@ export function validatePrefixPool(
   if (!req) return respond(review, false, { status: badRequestStatus('the AdmissionReview has no request') });
   const name = typeof req.name === 'string' ? req.name : '';
   if (req.operation === 'DELETE') return validateDelete(review, req, kind, name, view);
+  const unchanged = req.operation === 'UPDATE' && specUnchanged(req);
   const shaped = prefixSpecOfShape(req.object);
-  if ('errors' in shaped)
+  if ('errors' in shaped) {
+    if (unchanged) return respond(review, true);
     return deny(review, { allowed: false, reason: 'Invalid', errors: shaped.errors }, kind, name);
+  }
+  if (unchanged) return admit(review, shaped.spec);
   if (req.operation === 'UPDATE') {
     const allocated = view.allocatedAddresses(kind, req.namespace, name);
     if (allocated === undefined) return respond(review, false, { status: NOT_SYNCED });

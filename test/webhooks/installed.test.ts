@@ -63,6 +63,8 @@ describe('the webhooks installed from manifests/webhook.yaml, with the controlle
   let certDir: string;
   let workDir: string;
   let generation = 0;
+  let webhooksFile: string;
+  let validatingName: string;
 
   /** Writes a new certificate the way the kubelet updates a mounted Secret: new dir, swap ..data. */
   async function mountServingCert(): Promise<void> {
@@ -121,18 +123,25 @@ describe('the webhooks installed from manifests/webhook.yaml, with the controlle
         w.clientConfig = { url: `https://127.0.0.1:${port}${w.clientConfig.service?.path}`, caBundle };
       }
     }
-    const file = join(workDir, 'webhooks.yaml');
-    writeFileSync(file, docs.map((d) => `---\n${JSON.stringify(d)}\n`).join(''));
-    const applied = await cp.access.kubectl(['apply', '-f', file]);
-    expect(applied.code, applied.stderr).toBe(0);
-    // A configuration takes a moment to reach the API server's admission chain.
-    await waitFor('the validating webhook to answer', async () => {
-      const res = await cp.access.kubectl(['apply', '--dry-run=server', '-f', '-'], {
-        input: pool('probe', '  addresses: []\n  prefix: 24'),
-      });
-      return res.code !== 0 && res.stderr.includes('addresses is required');
-    });
+    validatingName = (docs[1] as WebhookDoc & { metadata: { name: string } }).metadata.name;
+    webhooksFile = join(workDir, 'webhooks.yaml');
+    writeFileSync(webhooksFile, docs.map((d) => `---\n${JSON.stringify(d)}\n`).join(''));
+    await installWebhooks();
   });
+
+  async function installWebhooks(): Promise<void> {
+    const applied = await cp.access.kubectl(['apply', '-f', webhooksFile]);
+    expect(applied.code, applied.stderr).toBe(0);
+    // A configuration takes a moment to reach (and to leave) the API server's admission chain.
+    await waitFor('the validating webhook to answer', () => invalidPoolRefused(true));
+  }
+
+  async function invalidPoolRefused(refused: boolean): Promise<boolean> {
+    const res = await cp.access.kubectl(['apply', '--dry-run=server', '-f', '-'], {
+      input: pool('probe', '  addresses: []\n  prefix: 24'),
+    });
+    return refused ? res.code !== 0 && res.stderr.includes('addresses is required') : res.code === 0;
+  }
 
   afterAll(async () => {
     await server?.close();
@@ -194,6 +203,40 @@ describe('the webhooks installed from manifests/webhook.yaml, with the controlle
       const res = await cp.access.kubectl(['delete', 'inclusterippool', 'used', '-n', NS, '--wait=false']);
       return res.code === 0;
     });
+  });
+
+  it('let an invalid pool that got in while they were off be labelled and deleted', async () => {
+    const path = `/apis/ipam.cluster.x-k8s.io/v1alpha2/namespaces/${NS}/inclusterippools/stale`;
+    const removed = await cp.access.kubectl(['delete', 'validatingwebhookconfiguration', validatingName]);
+    expect(removed.code, removed.stderr).toBe(0);
+    await waitFor('the validating webhook to be gone', () => invalidPoolRefused(false));
+    const applied = await cp.access.kubectl(['apply', '-f', '-'], {
+      input: pool('stale', '  addresses: ["10.5.0.10-10.5.0.20"]\n  prefix: 24\n  gateway: "nope"'),
+    });
+    expect(applied.code, applied.stderr).toBe(0);
+    await waitFor('the controller to protect the pool and mark it not ready', async () => {
+      const { body } = await cp.access.request<{
+        metadata: { finalizers?: string[] };
+        status?: { conditions?: { type: string; status: string }[] };
+      }>('GET', path);
+      return (
+        body.metadata.finalizers?.includes('ipam.cluster.x-k8s.io/ProtectPool') &&
+        body.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'False')
+      );
+    });
+    await installWebhooks();
+    // A change of its spec is judged as ever; patches that leave the spec alone are not.
+    const edited = await cp.access.kubectl(['apply', '-f', '-'], {
+      input: pool('stale', '  addresses: ["10.5.0.10-10.5.0.30"]\n  prefix: 24\n  gateway: "nope"'),
+    });
+    expect(edited.code).not.toBe(0);
+    expect(edited.stderr).toContain('spec.gateway: Invalid value: "nope"');
+    const labelled = await cp.access.kubectl(['label', 'inclusterippool', 'stale', '-n', NS, 'team=net']);
+    expect(labelled.code, labelled.stderr).toBe(0);
+    // Deleting it: the controller's removal of its ProtectPool finalizer passes the webhook.
+    const del = await cp.access.kubectl(['delete', 'inclusterippool', 'stale', '-n', NS, '--wait=false']);
+    expect(del.code, del.stderr).toBe(0);
+    await waitFor('the pool to be gone', async () => (await cp.access.request('GET', path)).status === 404);
   });
 
   it('pick up a certificate rotated in place while requests flow, without a reload call or a failure', async () => {
