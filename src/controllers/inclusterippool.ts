@@ -1,11 +1,13 @@
 /**
  * Pool status and finalizer. Counts come from the allocator in O(1); writes are coalesced: a pool
  * marked dirty is written at most once per window, so a burst of 1,000 allocations in one pool
- * makes a handful of status writes instead of 1,000.
+ * makes a handful of status writes instead of 1,000. A write that fails is tried again after a
+ * per-pool exponential backoff (one window, doubling, up to controller-runtime's 1,000 s), or
+ * sooner when the pool changes, as a work queue retries a failing reconcile.
  */
 import { FINALIZER_PROTECT_POOL, IPAM_GROUP, POOL_VERSION_V1ALPHA2 } from '../api/constants.js';
 import { int64JSON, MAX_INT64 } from '../ip/index.js';
-import { isNotFound, type ResourceDescriptor } from '../kube/index.js';
+import { ExponentialFailureRateLimiter, isNotFound, type ResourceDescriptor } from '../kube/index.js';
 import { isDeleting } from './claim-rules.js';
 import { type ConditionInput, setCondition } from './conditions.js';
 import type { ControllerContext } from './context.js';
@@ -60,25 +62,56 @@ export class PoolStatusWriter {
   private flushing: Promise<void> | undefined;
   private stopped = false;
   private readonly reportedInvalid = new Map<string, string>();
+  private readonly failures: ExponentialFailureRateLimiter<string>;
+  private readonly retries = new Map<string, NodeJS.Timeout>();
 
   constructor(
     private readonly ctx: ControllerContext,
     private readonly windowMs = 1000,
-  ) {}
+  ) {
+    this.failures = new ExponentialFailureRateLimiter(windowMs, 1_000_000);
+  }
 
   mark(pool: PoolState): void {
+    this.markKey(pool.key);
+  }
+
+  private markKey(key: string): void {
     if (this.stopped) return;
-    this.dirty.add(pool.key);
+    this.dirty.add(key);
     if (!this.timer && !this.flushing) this.timer = setTimeout(() => void this.flush(), this.windowMs);
   }
 
-  /** Writes what is pending now and stops taking more (clean shutdown). */
+  /**
+   * Writes what is pending now and stops taking more (clean shutdown). Pools waiting out a
+   * backoff are left to the next leader, which writes every pool once it leads.
+   */
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
+    for (const t of this.retries.values()) clearTimeout(t);
+    this.retries.clear();
     await this.flushing;
     await this.flushNow();
+  }
+
+  private retryLater(key: string): void {
+    clearTimeout(this.retries.get(key));
+    const delayMs = this.failures.when(key);
+    this.retries.set(
+      key,
+      setTimeout(() => {
+        this.retries.delete(key);
+        this.markKey(key);
+      }, delayMs),
+    );
+  }
+
+  private succeeded(key: string): void {
+    this.failures.forget(key);
+    clearTimeout(this.retries.get(key));
+    this.retries.delete(key);
   }
 
   private async flush(): Promise<void> {
@@ -107,15 +140,19 @@ export class PoolStatusWriter {
         let result = 'success';
         try {
           await this.write(state);
+          this.succeeded(key);
         } catch (err) {
-          if (isNotFound(err)) return;
+          if (isNotFound(err)) {
+            this.succeeded(key);
+            return;
+          }
           result = 'error';
           metrics.reconcileErrors.inc(controller);
           this.ctx.log.warn(
-            { pool: key, err: (err as Error).message },
+            { pool: key, err: (err as Error).message, retries: this.failures.numRequeues(key) },
             'writing pool status failed; retrying',
           );
-          if (!this.stopped) this.dirty.add(key);
+          if (!this.stopped) this.retryLater(key);
         } finally {
           metrics.activeWorkers.dec(controller);
           metrics.reconciles.inc({ ...controller, result });
@@ -149,20 +186,36 @@ export class PoolStatusWriter {
       }
       return;
     }
+    // Like Cluster API's patch helper, a refused metadata patch (another admission policy, a
+    // conflict) does not hold back the status: users still see the counts and the Ready condition.
+    let finalizerError: unknown;
     if (!finalizers.includes(FINALIZER_PROTECT_POOL)) {
-      const updated = await ctx.client.patch<typeof pool & { metadata: object }>(
-        resource,
-        meta.name ?? '',
-        {
-          metadata: {
-            finalizers: [...finalizers, FINALIZER_PROTECT_POOL],
-            resourceVersion: meta.resourceVersion,
+      try {
+        state.pool = await ctx.client.patch<typeof pool & { metadata: object }>(
+          resource,
+          meta.name ?? '',
+          {
+            metadata: {
+              finalizers: [...finalizers, FINALIZER_PROTECT_POOL],
+              resourceVersion: meta.resourceVersion,
+            },
           },
-        },
-        opts,
-      );
-      state.pool = updated;
+          opts,
+        );
+      } catch (err) {
+        if (isNotFound(err)) throw err;
+        finalizerError = err;
+      }
     }
+    await this.writeStatus(state, pool);
+    if (finalizerError) throw finalizerError;
+  }
+
+  private async writeStatus(state: PoolState, pool: PoolState['pool']): Promise<void> {
+    const { ctx } = this;
+    const meta = pool.metadata ?? {};
+    const resource = poolResource(state.kind);
+    const opts = { namespace: meta.namespace, fieldManager: ctx.fieldManager };
     if (!state.valid) this.reportInvalid(state);
     const counts = state.counts();
     const conditions = setCondition(pool.status?.conditions, readyCondition(state));
