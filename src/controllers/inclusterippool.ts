@@ -7,7 +7,13 @@
  */
 import { FINALIZER_PROTECT_POOL, IPAM_GROUP, POOL_VERSION_V1ALPHA2 } from '../api/constants.js';
 import { int64JSON, MAX_INT64 } from '../ip/index.js';
-import { ExponentialFailureRateLimiter, isNotFound, type ResourceDescriptor } from '../kube/index.js';
+import {
+  ExponentialFailureRateLimiter,
+  isNotFound,
+  type QueueMetrics,
+  type ResourceDescriptor,
+} from '../kube/index.js';
+import { queueMetrics } from '../observability/metrics.js';
 import { isDeleting } from './claim-rules.js';
 import { type ConditionInput, setCondition } from './conditions.js';
 import type { ControllerContext } from './context.js';
@@ -64,6 +70,10 @@ export class PoolStatusWriter {
   private readonly reportedInvalid = new Map<string, string>();
   private readonly failures: ExponentialFailureRateLimiter<string>;
   private readonly retries = new Map<string, NodeJS.Timeout>();
+  /** When each dirty pool was marked, for workqueue_queue_duration_seconds. */
+  private readonly markedAt = new Map<string, number>();
+  /** The dirty set reported as the Go provider's four pool controllers' work queues. */
+  private readonly queues = new Map<string, QueueMetrics>();
 
   constructor(
     private readonly ctx: ControllerContext,
@@ -78,8 +88,33 @@ export class PoolStatusWriter {
 
   private markKey(key: string): void {
     if (this.stopped) return;
-    this.dirty.add(key);
+    if (!this.dirty.has(key)) {
+      this.dirty.add(key);
+      this.markedAt.set(key, performance.now());
+      this.queueOf(key)?.added();
+      this.reportDepth();
+    }
     if (!this.timer && !this.flushing) this.timer = setTimeout(() => void this.flush(), this.windowMs);
+  }
+
+  private queueOf(key: string): QueueMetrics | undefined {
+    const kind = this.ctx.registry.get(key)?.kind;
+    if (!kind) return undefined;
+    let q = this.queues.get(kind);
+    if (!q) {
+      q = queueMetrics(this.ctx.metrics, kind.toLowerCase());
+      this.queues.set(kind, q);
+    }
+    return q;
+  }
+
+  private reportDepth(): void {
+    const depth = new Map<QueueMetrics, number>([...this.queues.values()].map((q) => [q, 0]));
+    for (const key of this.dirty) {
+      const q = this.queueOf(key);
+      if (q) depth.set(q, (depth.get(q) ?? 0) + 1);
+    }
+    for (const [q, n] of depth) q.depth(n);
   }
 
   /**
@@ -97,6 +132,7 @@ export class PoolStatusWriter {
   }
 
   private retryLater(key: string): void {
+    this.queueOf(key)?.retried();
     clearTimeout(this.retries.get(key));
     const delayMs = this.failures.when(key);
     this.retries.set(
@@ -126,7 +162,14 @@ export class PoolStatusWriter {
 
   private async flushNow(): Promise<void> {
     const keys = [...this.dirty];
+    const now = performance.now();
+    for (const key of keys) {
+      const at = this.markedAt.get(key);
+      this.markedAt.delete(key);
+      if (at !== undefined) this.queueOf(key)?.waited((now - at) / 1000);
+    }
     this.dirty.clear();
+    this.reportDepth();
     const { metrics } = this.ctx;
     await Promise.all(
       keys.map(async (key) => {
@@ -156,7 +199,9 @@ export class PoolStatusWriter {
         } finally {
           metrics.activeWorkers.dec(controller);
           metrics.reconciles.inc({ ...controller, result });
-          metrics.reconcileSeconds.observe(controller, (performance.now() - started) / 1000);
+          const seconds = (performance.now() - started) / 1000;
+          metrics.reconcileSeconds.observe(controller, seconds);
+          this.queueOf(key)?.worked(seconds);
         }
       }),
     );

@@ -82,7 +82,7 @@ export {
   leaseResource,
 } from './leader-election.js';
 export { type Logger, silentLogger } from './logger.js';
-export { WorkQueue, type WorkQueueOptions } from './queue.js';
+export { type QueueMetrics, WorkQueue, type WorkQueueOptions } from './queue.js';
 export {
   apiVersionOf,
   compareResourceVersions,

@@ -118,6 +118,10 @@ describe('the pool status writer, refused its finalizer patch', () => {
     sampling = false;
     await sampler;
     expect((seenAt[3] ?? 0) - (seenAt[1] ?? 0)).toBeGreaterThanOrEqual(6 * STATUS_WINDOW_MS);
+    const retries = (await ctl.metrics.queueRetries.get()).values.find(
+      (v) => v.labels.name === 'globalinclusterippool',
+    );
+    expect(retries?.value).toBeGreaterThanOrEqual(3);
 
     // Once the policy goes, the pending retry puts the finalizer on, with no change to the pool.
     const res = await cp.access.request('DELETE', `${ADMISSION}/validatingadmissionpolicybindings/${POLICY}`);

@@ -109,6 +109,12 @@ describe('the controller process', () => {
     );
     expect(valueLater(`controller_runtime_reconcile_time_seconds_count{${pool}}`)).toBeGreaterThanOrEqual(1);
     expect(valueLater(`controller_runtime_active_workers{${pool}}`)).toBe(0);
+    // …and its pending writes as that controller's work queue.
+    const pq = 'name="globalinclusterippool",controller="globalinclusterippool"';
+    expect(valueLater(`workqueue_adds_total{${pq}}`)).toBeGreaterThanOrEqual(1);
+    expect(valueLater(`workqueue_depth{${pq}}`)).toBeGreaterThanOrEqual(0);
+    expect(valueLater(`workqueue_queue_duration_seconds_count{${pq}}`)).toBeGreaterThanOrEqual(1);
+    expect(valueLater(`workqueue_work_duration_seconds_count{${pq}}`)).toBeGreaterThanOrEqual(1);
     expect(value(`workqueue_adds_total{${q}}`)).toBeGreaterThanOrEqual(1);
     expect(value(`workqueue_depth{${q}}`)).toBe(0);
     expect(value(`workqueue_queue_duration_seconds_count{${q}}`)).toBeGreaterThanOrEqual(1);
