@@ -14,7 +14,6 @@ import {
   KIND_CLUSTER,
   KIND_IP_ADDRESS,
   KIND_IP_ADDRESS_CLAIM,
-  POOL_KINDS,
 } from '../api/constants.js';
 import type { IPPool } from '../api/ippool-types.js';
 import type { KnownPool } from '../api/warnings.js';
@@ -41,6 +40,7 @@ import {
   poolKeyOfRef,
 } from './claim-rules.js';
 import type { ControllerContext, Live, LiveAddress, LiveClaim, LiveCluster } from './context.js';
+import { servedPoolKinds, servedVersion } from './discovery.js';
 import { PoolStatusWriter, poolResource } from './inclusterippool.js';
 import { claimReconciler } from './ipaddressclaim.js';
 import { type AllocatorFactory, PoolRegistry } from './pool-registry.js';
@@ -91,14 +91,6 @@ export const bitmapAllocator: AllocatorFactory = (set) => {
     },
   };
 };
-
-async function servedVersion(client: KubeClient, group: string, plural: string, versions: string[]) {
-  for (const v of versions) {
-    const list = await client.discover(group, v).catch(() => undefined);
-    if (list?.resources.some((r) => r.name === plural)) return v;
-  }
-  return undefined;
-}
 
 /** The controller's name in logs and metrics, as the Go provider's controller-runtime names it. */
 const CLAIM_CONTROLLER = 'ipaddressclaim';
@@ -250,7 +242,7 @@ export class Manager {
       transform: (a) => records.address(a),
       onListProgress: progress('addresses'),
     });
-    const pools = POOL_KINDS.map((kind) => {
+    const pools = (await servedPoolKinds(client, log)).map((kind) => {
       const r = poolResource(kind);
       return {
         kind,

@@ -22,11 +22,16 @@ interface CrdVersion {
 
 /**
  * Cluster API 1.6–1.10 serve IPAddressClaim and IPAddress as v1beta1 only. Make such CRDs from our
- * test copies: drop v1beta2, store v1beta1.
+ * test copies: drop v1beta2, store v1beta1. Of our own CRDs only the IP pools', as a release from
+ * before the prefix pools installed them.
  */
 function v1beta1OnlyCrds(dir: string): string[] {
   const capi = crdPaths.find((p) => p.endsWith('capi')) ?? '';
-  const out: string[] = [crdPaths.find((p) => !p.endsWith('capi')) ?? ''];
+  const ours = crdPaths.find((p) => !p.endsWith('capi')) ?? '';
+  const out: string[] = [
+    join(ours, 'ipam.cluster.x-k8s.io_inclusterippools.yaml'),
+    join(ours, 'ipam.cluster.x-k8s.io_globalinclusterippools.yaml'),
+  ];
   for (const file of [
     'ipam.cluster.x-k8s.io_ipaddressclaims.yaml',
     'ipam.cluster.x-k8s.io_ipaddresses.yaml',
@@ -45,7 +50,7 @@ function v1beta1OnlyCrds(dir: string): string[] {
   return out;
 }
 
-describe('a cluster with Cluster API 1.6–1.10 (IPAM v1beta1 only)', () => {
+describe('a cluster with Cluster API 1.6–1.10 (IPAM v1beta1 only) and no prefix-pool CRDs', () => {
   let cp: ControlPlane;
   let ctl: RunningController;
   let dir: string;
@@ -96,5 +101,22 @@ describe('a cluster with Cluster API 1.6–1.10 (IPAM v1beta1 only)', () => {
     );
     expect(ip.body.apiVersion).toBe('ipam.cluster.x-k8s.io/v1beta1');
     expect(ip.body.spec).toMatchObject({ address: '10.30.0.2', gateway: '10.30.0.1' });
+  });
+
+  it('syncs without the prefix-pool kinds, and a claim of one waits for its pool', async () => {
+    // startController returned, so the caches synced with two pool kinds of four.
+    const created = await cp.access.request('POST', `${IPAM}/v1beta1/namespaces/${ns}/ipaddressclaims`, {
+      apiVersion: 'ipam.cluster.x-k8s.io/v1beta1',
+      kind: 'IPAddressClaim',
+      metadata: { name: 'prefix' },
+      spec: { poolRef: { apiGroup: 'ipam.cluster.x-k8s.io', kind: 'InClusterPrefixPool', name: 'none' } },
+    });
+    expect(created.status).toBe(201);
+    await waitFor('the claim to wait as PoolNotFound', async () => {
+      const res = await cp.access.request<{
+        status?: { v1beta2?: { conditions?: { type: string; reason: string }[] } };
+      }>('GET', `${IPAM}/v1beta1/namespaces/${ns}/ipaddressclaims/prefix`);
+      return res.body.status?.v1beta2?.conditions?.find((c) => c.type === 'Ready')?.reason === 'PoolNotFound';
+    });
   });
 });
