@@ -8,6 +8,7 @@
 import { FINALIZER_PROTECT_POOL, IPAM_GROUP, POOL_VERSION_V1ALPHA2 } from '../api/constants.js';
 import { int64JSON, MAX_INT64 } from '../ip/index.js';
 import {
+  compareResourceVersions,
   ExponentialFailureRateLimiter,
   isNotFound,
   type QueueMetrics,
@@ -236,7 +237,7 @@ export class PoolStatusWriter {
     let finalizerError: unknown;
     if (!finalizers.includes(FINALIZER_PROTECT_POOL)) {
       try {
-        state.pool = await ctx.client.patch<typeof pool & { metadata: object }>(
+        const updated = await ctx.client.patch<typeof pool & { metadata: object }>(
           resource,
           meta.name ?? '',
           {
@@ -247,6 +248,12 @@ export class PoolStatusWriter {
           },
           opts,
         );
+        // Unless the informer stored a newer copy meanwhile (a deletion, say), which must win.
+        const newer = compareResourceVersions(
+          updated.metadata.resourceVersion,
+          state.pool.metadata?.resourceVersion,
+        );
+        if (newer === undefined || newer > 0) state.pool = updated;
       } catch (err) {
         if (isNotFound(err)) throw err;
         finalizerError = err;
