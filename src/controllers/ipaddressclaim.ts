@@ -30,6 +30,7 @@ import {
 } from './claim-rules.js';
 import { type Condition, type ConditionInput, setCondition } from './conditions.js';
 import type { ControllerContext, LiveAddress, LiveClaim } from './context.js';
+import { releaseOrphanAddress } from './orphans.js';
 import type { PoolState } from './pool-state.js';
 
 export const READY = 'Ready';
@@ -75,7 +76,7 @@ export function claimReconciler(ctx: ControllerContext): Reconciler<string> {
     const claim = ctx.claims.get(key);
     if (!claim) {
       written.delete(key);
-      return;
+      return releaseOrphanAddress(ctx, key, signal);
     }
     if (cacheBehindOwnWrite(written, key, claim)) return;
     const [namespace, name] = [claim.metadata.namespace ?? '', claim.metadata.name ?? ''];

@@ -43,6 +43,7 @@ import type { ControllerContext, Live, LiveAddress, LiveClaim, LiveCluster } fro
 import { servedPoolKinds, servedVersion } from './discovery.js';
 import { PoolStatusWriter, poolResource } from './inclusterippool.js';
 import { claimReconciler } from './ipaddressclaim.js';
+import { isProtectedAndDeleting } from './orphans.js';
 import { type AllocatorFactory, PoolRegistry } from './pool-registry.js';
 import type { PoolObject } from './pool-state.js';
 
@@ -330,7 +331,7 @@ export class Manager {
       onUpdate: (_o, a) => {
         if (!this.started) return;
         registry.observeAddress(a);
-        if (claims.cache.get(objectKey(a))) enqueue(objectKey(a));
+        if (claims.cache.get(objectKey(a)) || isProtectedAndDeleting(a)) enqueue(objectKey(a));
       },
       onDelete: (a) => {
         if (!this.started) return;
@@ -391,6 +392,9 @@ export class Manager {
     const { log, metrics } = this.opts;
     this.statusWriter = new PoolStatusWriter(ctx, this.opts.statusWindowMs);
     for (const c of claims.cache.list()) if (handlesPoolRef(c.spec?.poolRef)) this.queue.add(objectKey(c));
+    // IPAddresses whose claims went while no leader ran (see orphans.ts).
+    for (const a of ctx.addresses.list())
+      if (isProtectedAndDeleting(a) && !claims.cache.get(objectKey(a))) this.queue.add(objectKey(a));
     for (const p of registry.all()) this.statusWriter.mark(p);
     const controller = { controller: CLAIM_CONTROLLER };
     metrics.maxConcurrentReconciles.set(controller, this.opts.claimConcurrency);
