@@ -216,7 +216,7 @@ async function ensureAddress(run: Run, pool: PoolState): Promise<Step> {
     // reservation so no other claim gets the address; the retry finds the object or creates it.
     throw err;
   }
-  ctx.registry.observeAddress(created);
+  ctx.registry.observeOwnWrite(created);
   ctx.metrics.allocations.inc({ pool: pool.key });
   run.log.info({ pool: poolName(pool), address }, `IPAddress ${key} (${address}) has been created`);
   ctx.recorder.normal(claim, Reasons.AddressAllocated, `Allocated ${address} from ${poolName(pool)}`);
@@ -245,7 +245,7 @@ async function adopt(run: Run, pool: PoolState, existing: LiveAddress): Promise<
     ctx.recorder.warning(claim, Reasons.AllocationFailed, message);
     return setStatus(run, ready('False', Reasons.AllocationFailed, message));
   }
-  ctx.registry.observeAddress(existing);
+  ctx.registry.observeOwnWrite(existing);
   const patch = adoptionPatch(existing, claim, ctx.capiApiVersion, pool.pool, pool.kind);
   if (patch) {
     await ctx.client.patch(ctx.addressResource, existing.metadata.name ?? '', patch, {

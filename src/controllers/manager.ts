@@ -338,6 +338,9 @@ export class Manager {
         registry.forgetAddress(a);
         if (claims.cache.get(objectKey(a))) enqueue(objectKey(a));
       },
+      onListed: (rv) => {
+        if (this.started) registry.forgetUnlisted((key) => addresses.cache.get(key) !== undefined, rv);
+      },
     });
     for (const { kind, informer } of pools) {
       informer.addHandlers({

@@ -7,8 +7,8 @@ import { PoolRegistry } from './pool-registry.js';
 const KIND = 'GlobalInClusterIPPool';
 const pool = (name: string, addresses: string[]): IPPool =>
   ({ metadata: { name }, spec: { addresses, prefix: 24 } }) as IPPool;
-const ip = (name: string, address: string, poolName = 'p'): IPAddress => ({
-  metadata: { name, namespace: 'ns' },
+const ip = (name: string, address: string, poolName = 'p', resourceVersion?: string): IPAddress => ({
+  metadata: { name, namespace: 'ns', ...(resourceVersion ? { resourceVersion } : {}) },
   spec: {
     address,
     prefix: 24,
@@ -19,6 +19,34 @@ const ip = (name: string, address: string, poolName = 'p'): IPAddress => ({
 const key = `${KIND}//p`;
 
 describe('PoolRegistry', () => {
+  it('frees an IPAddress it wrote that a later list lacks, never one written after the list', () => {
+    const released: string[] = [];
+    const r = new PoolRegistry(bitmapAllocator, { onReleased: (p) => released.push(p.key) });
+    const p = r.upsertPool(KIND, pool('p', ['10.0.0.1-10.0.0.4']));
+    released.length = 0;
+    // Our creates, as the API answered them; the watch delivered none of them.
+    r.observeOwnWrite(ip('gone', '10.0.0.1', 'p', '100'));
+    r.observeOwnWrite(ip('late', '10.0.0.2', 'p', '120'));
+    r.observeOwnWrite(ip('listed', '10.0.0.3', 'p', '90'));
+    r.observeOwnWrite(ip('confirmed', '10.0.0.4', 'p', '95'));
+    r.observeAddress(ip('confirmed', '10.0.0.4', 'p', '95'));
+    expect(p.counts()).toMatchObject({ used: 4n, free: 0n });
+    // A list at 110 that holds only `listed`: `gone` was deleted while the watch was away; `late`
+    // came after the list; `confirmed` is the informer's to forget, on its own DELETED.
+    r.forgetUnlisted((key) => key === 'ns/listed', '110');
+    expect(p.counts()).toMatchObject({ used: 3n, free: 1n });
+    expect(released).toEqual([key]);
+    expect(p.reserveNext('ns/next')).toBe('10.0.0.1');
+    expect(r.addressCount(key)).toBe(3);
+    // Once listed, an address is the informer's: a later list without it frees nothing here
+    // (its own DELETED, or the informer's relist, does). `late` is listed this time.
+    r.forgetUnlisted((k) => k === 'ns/late', '200');
+    expect(r.addressCount(key)).toBe(3);
+    expect(p.addressOf('ns/listed')).toBe('10.0.0.3');
+    expect(p.addressOf('ns/confirmed')).toBe('10.0.0.4');
+    expect(p.addressOf('ns/late')).toBe('10.0.0.2');
+  });
+
   it('holds addresses seen before their pool exists, and after it went and came back', () => {
     const r = new PoolRegistry(bitmapAllocator);
     r.observeAddress(ip('a', '10.0.0.1'));

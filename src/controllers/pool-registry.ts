@@ -10,6 +10,7 @@ import { aggregateMessage } from '../api/errors.js';
 import type { IPPool } from '../api/ippool-types.js';
 import { validateIPPoolSpec } from '../api/validate.js';
 import { type AllocatableSet, canonicalIP, poolAllocatableSet } from '../ip/index.js';
+import { compareResourceVersions, splitObjectKey } from '../kube/index.js';
 import { heldInOurPool, objectKey, poolKeyOfPool, poolKeyOfRef } from './claim-rules.js';
 import { type AddressAllocator, type PoolObject, PoolState } from './pool-state.js';
 import { prefixHoldKey, prefixPoolState } from './prefix-pools.js';
@@ -35,6 +36,11 @@ export class PoolRegistry {
   private readonly seen = new Map<string, string>();
   private readonly orphans = new Map<string, Map<string, string>>();
   private readonly countByPool = new Map<string, number>();
+  /**
+   * IPAddresses we wrote whose informer event has not come yet → the resourceVersion our write
+   * returned. Few at any time: the watch delivers them within moments, unless it broke.
+   */
+  private readonly unconfirmed = new Map<string, string>();
 
   constructor(
     private readonly newAllocator: AllocatorFactory,
@@ -83,8 +89,41 @@ export class PoolRegistry {
     return state;
   }
 
-  /** An IPAddress was added or changed (informer event, or our own create/adoption). */
+  /**
+   * An IPAddress we created or adopted, as the API answered. Held at once; until the informer
+   * confirms it, a list that lacks it (see forgetUnlisted) tells that it went meanwhile.
+   */
+  observeOwnWrite(ip: IPAddress): void {
+    this.observe(ip);
+    const ipKey = objectKey(ip);
+    const rv = ip.metadata?.resourceVersion;
+    if (rv && this.seen.has(ipKey)) this.unconfirmed.set(ipKey, rv);
+  }
+
+  /** An IPAddress was added or changed (informer event). */
   observeAddress(ip: IPAddress): void {
+    this.unconfirmed.delete(objectKey(ip));
+    this.observe(ip);
+  }
+
+  /**
+   * After a list of the IPAddresses at `listResourceVersion`: one we wrote at or before it that the
+   * list lacks was deleted while the watch was away (an API server restart, say). Its DELETED event
+   * is lost with the watch and the informer never cached it, so nothing else would free it.
+   */
+  forgetUnlisted(isListed: (ipKey: string) => boolean, listResourceVersion: string): void {
+    for (const [ipKey, rv] of this.unconfirmed) {
+      if (isListed(ipKey)) {
+        this.unconfirmed.delete(ipKey);
+        continue;
+      }
+      const order = compareResourceVersions(rv, listResourceVersion);
+      if (order !== undefined && order <= 0)
+        this.forgetAddress({ metadata: splitObjectKey(ipKey) } as IPAddress);
+    }
+  }
+
+  private observe(ip: IPAddress): void {
     const ipKey = objectKey(ip);
     const ref = ip.spec?.poolRef;
     const stored = ip.spec?.address;
@@ -119,6 +158,7 @@ export class PoolRegistry {
   /** An IPAddress is gone: its address is free again unless someone else still holds it. */
   forgetAddress(ip: IPAddress): void {
     const ipKey = objectKey(ip);
+    this.unconfirmed.delete(ipKey);
     const poolKey = this.seen.get(ipKey);
     if (poolKey === undefined) return;
     this.seen.delete(ipKey);

@@ -94,8 +94,12 @@ describe('Informer (against a scripted server)', () => {
     await informer?.stop();
   });
 
+  /** The resourceVersions onListed was told, in order. */
+  let lists: string[] = [];
+
   function start(server: FakeServer, staleAfterMs?: number): string[] {
     const log: string[] = [];
+    lists = [];
     informer = new Informer<KubeObject>(server as unknown as KubeClient, widgets, {
       backoff: { initialMs: 1, maxMs: 5 },
       staleAfterMs,
@@ -106,6 +110,7 @@ describe('Informer (against a scripted server)', () => {
       onUpdate: (a, b) =>
         log.push(`update ${b.metadata.name}@${a.metadata.resourceVersion}->${b.metadata.resourceVersion}`),
       onDelete: (o) => log.push(`delete ${o.metadata.name}@${o.metadata.resourceVersion}`),
+      onListed: (rv) => lists.push(rv),
     });
     informer.start();
     return log;
@@ -119,6 +124,7 @@ describe('Informer (against a scripted server)', () => {
     expect(await informer?.waitForSync()).toBe(true);
     expect(informer?.hasSynced()).toBe(true);
     expect(log).toEqual(['add a@1 initial', 'add b@2 initial']);
+    expect(lists).toEqual(['2']);
     await until('watch opened', () => server.streams.length === 1);
     expect(server.watchedFrom).toEqual(['2']);
   });
@@ -186,6 +192,7 @@ describe('Informer (against a scripted server)', () => {
     server.stream.push(null);
     await until('relisted', () => (informer?.stats().relists ?? 0) === 1 && server.streams.length === 3);
     expect(log.slice(3)).toEqual(['update changes@3->11', 'add new@12', 'delete gone@2']);
+    expect(lists).toEqual(['3', '12']);
     expect(informer?.cache.keys().sort()).toEqual(['n/changes', 'n/keep', 'n/new']);
     expect(server.watchedFrom.at(-1)).toBe('12');
   });

@@ -11,6 +11,12 @@ export interface InformerHandlers<T extends KubeObject> {
   onUpdate?(oldObj: T, newObj: T): void;
   /** Receives the last state known: the deleted object, or the cached one after a relist. */
   onDelete?(obj: T): void;
+  /**
+   * After every list, once the cache is the list: at `resourceVersion` the objects cached are all
+   * there were. A relist reports deletions only of objects it had cached; one whose ADDED the
+   * dropped watch never delivered went unseen, and only the caller knows it wrote it.
+   */
+  onListed?(resourceVersion: string): void;
 }
 
 export interface InformerOptions<T extends KubeObject> {
@@ -261,6 +267,16 @@ export class Informer<T extends KubeObject> {
     }
     this.advance(resourceVersion);
     this.backoff.reset();
+    for (const h of this.handlers) {
+      try {
+        h.onListed?.(resourceVersion);
+      } catch (err) {
+        this.log.error(
+          { resource: this.resource.plural, err: String(err) },
+          'informer onListed handler threw',
+        );
+      }
+    }
     if (!this.synced) {
       this.synced = true;
       for (const w of this.syncWaiters.splice(0)) w();
