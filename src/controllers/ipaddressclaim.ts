@@ -185,7 +185,11 @@ async function ensureAddress(run: Run, pool: PoolState): Promise<Step> {
     const c = pool.counts();
     const what = isPrefixPoolKind(pool.kind) ? 'prefix' : 'address';
     const message = `${poolName(pool)} has no free ${what} (${c.total} total, ${c.used} used)`;
-    ctx.recorder.warning(claim, Reasons.PoolExhausted, message);
+    // Once when the claim starts waiting (or the counts move), not on every wake-up and retry:
+    // each freed address wakes every waiting claim, and each repeat is an Event write.
+    const was = claimConditions(ctx, claim)?.find((cond) => cond.type === READY);
+    if (was?.reason !== Reasons.PoolExhausted || was.message !== message)
+      ctx.recorder.warning(claim, Reasons.PoolExhausted, message);
     await setStatus(run, ready('False', Reasons.PoolExhausted, message));
     return { requeueAfterMs: EXHAUSTED_RETRY_MS };
   }
@@ -354,6 +358,14 @@ async function setStatus(run: Run, readyCondition: ConditionInput, addressName?:
   return writeConditions(run, [readyCondition, notPaused], addressName);
 }
 
+/** The claim's metav1 conditions: status.conditions on v1beta2, status.v1beta2.conditions on v1beta1. */
+function claimConditions(ctx: ControllerContext, claim: LiveClaim): Condition[] | undefined {
+  const status = (claim.status ?? {}) as Record<string, unknown> & { v1beta2?: { conditions?: Condition[] } };
+  return ctx.capiApiVersion.endsWith('/v1beta1')
+    ? status.v1beta2?.conditions
+    : (status.conditions as Condition[] | undefined);
+}
+
 /**
  * One status write with the conditions and the addressRef, only when something changed. v1beta2
  * claims carry metav1 conditions in status.conditions; v1beta1 claims in status.v1beta2.conditions.
@@ -365,10 +377,7 @@ async function writeConditions(
 ): Promise<Step> {
   const { ctx, claim } = run;
   const v1beta1 = ctx.capiApiVersion.endsWith('/v1beta1');
-  const status = (claim.status ?? {}) as Record<string, unknown> & { v1beta2?: { conditions?: Condition[] } };
-  let conditions: Condition[] | undefined = v1beta1
-    ? status.v1beta2?.conditions
-    : (status.conditions as Condition[] | undefined);
+  let conditions = claimConditions(ctx, claim);
   let changed = false;
   for (const input of inputs) {
     const next = setCondition(conditions, { ...input, observedGeneration: claim.metadata.generation });

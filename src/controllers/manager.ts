@@ -420,6 +420,11 @@ export class Manager {
   }
 
   /** drain: finish queued work and pending status writes (clean stop); else stop at once (lost lease). */
+  /** Resolves once every Event recorded so far has been written (or has failed). */
+  flushEvents(): Promise<void> {
+    return this.recorder.flush();
+  }
+
   async stop({ drain }: { drain: boolean }): Promise<void> {
     if (this.workers) await this.workers.stop({ drain });
     else this.queue.shutDown();

@@ -135,6 +135,30 @@ describe('the claim controller', () => {
     await createClaim(cp.access, ns, 'second', { kind: 'InClusterIPPool', name: 'tiny' });
     const waiting = await waitForReason(cp.access, ns, 'second', 'PoolExhausted');
     expect(readyOf(waiting)?.message).toMatch(/no free address \(1 total, 1 used\)/);
+    // Woken again while the pool stays full (here by label changes): one Warning, not one a wake-up.
+    const reconciled = async () =>
+      (await ctl.metrics.reconciles.get()).values.reduce(
+        (n, v) => (v.labels.controller === 'ipaddressclaim' ? n + v.value : n),
+        0,
+      );
+    const before = await reconciled();
+    for (const n of [1, 2, 3]) {
+      const res = await cp.access.request(
+        'PATCH',
+        claimPath(ns, 'second'),
+        { metadata: { labels: { touched: String(n) } } },
+        { contentType: 'application/merge-patch+json' },
+      );
+      expect(res.status).toBe(200);
+      await waitFor(`reconcile after touch ${n}`, async () => (await reconciled()) >= before + n);
+    }
+    await ctl.manager.flushEvents();
+    const events = await cp.access.request<{ items: { reason: string; count?: number }[] }>(
+      'GET',
+      `/api/v1/namespaces/${ns}/events?fieldSelector=involvedObject.name=second`,
+    );
+    const exhausted = events.body.items.filter((e) => e.reason === 'PoolExhausted');
+    expect(exhausted.reduce((n, e) => n + (e.count ?? 1), 0)).toBe(1);
     expect((await cp.access.request('DELETE', claimPath(ns, 'first'))).status).toBe(200);
     await waitFor('the first claim and its IPAddress to be gone', async () => {
       const [c, a] = [
