@@ -58,6 +58,16 @@ interface Run {
   log: ControllerContext['log'];
   /** Claim key → resourceVersion of our latest write to it, until the cache has caught up. */
   written: Map<string, string>;
+  /** What the served claim schema keeps; learnt from the answers to our status writes. */
+  schema: ClaimSchema;
+}
+
+interface ClaimSchema {
+  /**
+   * Cluster API before 1.9 has no status.v1beta2 on v1beta1 claims: the API server prunes the
+   * conditions written there, and writing them again on every reconcile changes nothing.
+   */
+  v1beta2StatusPruned: boolean;
 }
 
 function poolName(pool: PoolState): string {
@@ -72,6 +82,7 @@ function refName(claim: LiveClaim): string {
 
 export function claimReconciler(ctx: ControllerContext): Reconciler<string> {
   const written = new Map<string, string>();
+  const schema: ClaimSchema = { v1beta2StatusPruned: false };
   return async (key, signal) => {
     const claim = ctx.claims.get(key);
     if (!claim) {
@@ -89,7 +100,7 @@ export function claimReconciler(ctx: ControllerContext): Reconciler<string> {
     });
     if (!handlesPoolRef(claim.spec?.poolRef) || !passesWatchFilter(claim, ctx.watchFilter)) return;
     log.debug({ resourceVersion: claim.metadata.resourceVersion }, 'Reconciling IPAddressClaim');
-    const run: Run = { ctx, key, claim, signal, log, written };
+    const run: Run = { ctx, key, claim, signal, log, written, schema };
     if (isPaused(claim))
       return setPaused(run, `IPAddressClaim ${key} has the ${ANNOTATION_PAUSED} annotation`);
     return reconcileClaim(run);
@@ -377,9 +388,10 @@ async function writeConditions(
 ): Promise<Step> {
   const { ctx, claim } = run;
   const v1beta1 = ctx.capiApiVersion.endsWith('/v1beta1');
+  const noConditions = v1beta1 && run.schema.v1beta2StatusPruned;
   let conditions = claimConditions(ctx, claim);
   let changed = false;
-  for (const input of inputs) {
+  for (const input of noConditions ? [] : inputs) {
     const next = setCondition(conditions, { ...input, observedGeneration: claim.metadata.generation });
     if (next) {
       conditions = next;
@@ -388,7 +400,11 @@ async function writeConditions(
   }
   const addressRefChanged = addressName !== undefined && claim.status?.addressRef?.name !== addressName;
   if (!changed && !addressRefChanged) return;
-  const patch: Record<string, unknown> = v1beta1 ? { v1beta2: { conditions } } : { conditions };
+  const patch: Record<string, unknown> = !changed
+    ? {}
+    : v1beta1
+      ? { v1beta2: { conditions } }
+      : { conditions };
   if (addressName !== undefined) patch.addressRef = { name: addressName };
   try {
     const updated = await ctx.client.patchStatus<LiveClaim>(
@@ -402,6 +418,14 @@ async function writeConditions(
       },
     );
     remember(run, updated);
+    const kept = (updated?.status as { v1beta2?: unknown } | undefined)?.v1beta2;
+    if (v1beta1 && changed && kept === undefined && !run.schema.v1beta2StatusPruned) {
+      run.schema.v1beta2StatusPruned = true;
+      ctx.log.info(
+        { claimVersion: ctx.capiApiVersion },
+        'the served IPAddressClaim has no status.v1beta2 (Cluster API before 1.9): its claims get no conditions',
+      );
+    }
   } catch (err) {
     if (!isNotFound(err)) throw err;
   }

@@ -18,6 +18,9 @@ interface CrdVersion {
   name: string;
   served: boolean;
   storage: boolean;
+  schema?: {
+    openAPIV3Schema?: { properties?: { status?: { properties?: Record<string, unknown> } } };
+  };
 }
 
 /**
@@ -25,7 +28,7 @@ interface CrdVersion {
  * test copies: drop v1beta2, store v1beta1. Of our own CRDs only the IP pools', as a release from
  * before the prefix pools installed them.
  */
-function v1beta1OnlyCrds(dir: string): string[] {
+function v1beta1OnlyCrds(dir: string, { v1beta2Status = true } = {}): string[] {
   const capi = crdPaths.find((p) => p.endsWith('capi')) ?? '';
   const ours = crdPaths.find((p) => !p.endsWith('capi')) ?? '';
   const out: string[] = [
@@ -42,6 +45,10 @@ function v1beta1OnlyCrds(dir: string): string[] {
     doc.spec.versions = doc.spec.versions
       .filter((v) => v.name !== 'v1beta2')
       .map((v) => ({ ...v, storage: v.name === 'v1beta1' }));
+    // Cluster API before 1.9: no status.v1beta2 on v1beta1 objects.
+    if (!v1beta2Status)
+      for (const v of doc.spec.versions)
+        delete v.schema?.openAPIV3Schema?.properties?.status?.properties?.v1beta2;
     const target = join(dir, file);
     writeFileSync(target, stringify(doc));
     out.push(target);
@@ -118,5 +125,72 @@ describe('a cluster with Cluster API 1.6–1.10 (IPAM v1beta1 only) and no prefi
       }>('GET', `${IPAM}/v1beta1/namespaces/${ns}/ipaddressclaims/prefix`);
       return res.body.status?.v1beta2?.conditions?.find((c) => c.type === 'Ready')?.reason === 'PoolNotFound';
     });
+  });
+});
+
+describe('a cluster with Cluster API 1.6–1.8 (v1beta1 claims without status.v1beta2)', () => {
+  let cp: ControlPlane;
+  let ctl: RunningController;
+  let dir: string;
+  const ns = 'older-capi';
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'v1beta1-pruned-crds-'));
+    cp = await ControlPlane.start({ crds: v1beta1OnlyCrds(dir, { v1beta2Status: false }) });
+    await createNamespace(cp.access, ns);
+    ctl = await startController(cp);
+  });
+  afterAll(async () => {
+    await ctl?.stop();
+    await cp?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  /** Status patches of claims the API server has served, from its own metrics. */
+  async function claimStatusPatches(): Promise<number> {
+    const res = await cp.access.request<string>('GET', '/metrics');
+    let n = 0;
+    for (const line of res.text.split('\n')) {
+      if (!line.startsWith('apiserver_request_total{')) continue;
+      if (
+        line.includes('resource="ipaddressclaims"') &&
+        line.includes('subresource="status"') &&
+        line.includes('verb="PATCH"')
+      )
+        n += Number(line.slice(line.lastIndexOf(' ') + 1));
+    }
+    return n;
+  }
+
+  it('binds claims and stops writing the conditions the schema prunes', async () => {
+    await createPool(cp.access, 'InClusterIPPool', ns, 'older', { addresses: ['10.31.0.0/24'], prefix: 24 });
+    const path = `${IPAM}/v1beta1/namespaces/${ns}/ipaddressclaims/legacy`;
+    const created = await cp.access.request('POST', `${IPAM}/v1beta1/namespaces/${ns}/ipaddressclaims`, {
+      apiVersion: 'ipam.cluster.x-k8s.io/v1beta1',
+      kind: 'IPAddressClaim',
+      metadata: { name: 'legacy' },
+      spec: { poolRef: { apiGroup: 'ipam.cluster.x-k8s.io', kind: 'InClusterIPPool', name: 'older' } },
+    });
+    expect(created.status).toBe(201);
+    type Claim = { status?: { addressRef?: { name: string }; v1beta2?: unknown } };
+    const claim = await waitFor('the claim to be bound', async () => {
+      const res = await cp.access.request<Claim>('GET', path);
+      return res.body.status?.addressRef?.name ? res.body : undefined;
+    });
+    expect(claim.status?.v1beta2).toBeUndefined();
+    const reconciled = async () =>
+      (await ctl.metrics.reconciles.get()).values.reduce((n, v) => n + v.value, 0);
+    const [patchesBefore, reconcilesBefore] = [await claimStatusPatches(), await reconciled()];
+    for (const n of [1, 2, 3]) {
+      const res = await cp.access.request(
+        'PATCH',
+        path,
+        { metadata: { labels: { touched: String(n) } } },
+        { contentType: 'application/merge-patch+json' },
+      );
+      expect(res.status).toBe(200);
+      await waitFor(`reconcile after touch ${n}`, async () => (await reconciled()) >= reconcilesBefore + n);
+    }
+    expect(await claimStatusPatches()).toBe(patchesBefore);
   });
 });
