@@ -11,7 +11,6 @@ import {
   isPrefixPoolKind,
 } from '../api/constants.js';
 import {
-  compareResourceVersions,
   isAlreadyExists,
   isNotFound,
   isTransient,
@@ -28,46 +27,29 @@ import {
   passesWatchFilter,
   poolKeyOfRef,
 } from './claim-rules.js';
-import { type Condition, type ConditionInput, setCondition } from './conditions.js';
+import {
+  type ClaimSchema,
+  cacheBehindOwnWrite,
+  claimConditions,
+  PAUSED,
+  READY,
+  Reasons,
+  remember,
+  type StatusRun,
+  writeConditions,
+} from './claim-status.js';
+import type { ConditionInput } from './conditions.js';
 import type { ControllerContext, LiveAddress, LiveClaim } from './context.js';
 import { releaseOrphanAddress } from './orphans.js';
 import type { PoolState } from './pool-state.js';
-
-export const READY = 'Ready';
-export const PAUSED = 'Paused';
-export const Reasons = {
-  AddressAllocated: 'AddressAllocated',
-  PoolNotFound: 'PoolNotFound',
-  PoolNotReady: 'PoolNotReady',
-  PoolExhausted: 'PoolExhausted',
-  AllocationFailed: 'AllocationFailed',
-  Paused: 'Paused',
-  NotPaused: 'NotPaused',
-} as const;
 
 /** Claims waiting on an exhausted pool also retry this often, in case a wake-up is missed. */
 const EXHAUSTED_RETRY_MS = 60_000;
 
 type Step = ReconcileResult | undefined;
 
-interface Run {
-  ctx: ControllerContext;
-  key: string;
-  claim: LiveClaim;
-  signal: AbortSignal;
+interface Run extends StatusRun {
   log: ControllerContext['log'];
-  /** Claim key → resourceVersion of our latest write to it, until the cache has caught up. */
-  written: Map<string, string>;
-  /** What the served claim schema keeps; learnt from the answers to our status writes. */
-  schema: ClaimSchema;
-}
-
-interface ClaimSchema {
-  /**
-   * Cluster API before 1.9 has no status.v1beta2 on v1beta1 claims: the API server prunes the
-   * conditions written there, and writing them again on every reconcile changes nothing.
-   */
-  v1beta2StatusPruned: boolean;
 }
 
 function poolName(pool: PoolState): string {
@@ -105,27 +87,6 @@ export function claimReconciler(ctx: ControllerContext): Reconciler<string> {
       return setPaused(run, `IPAddressClaim ${key} has the ${ANNOTATION_PAUSED} annotation`);
     return reconcileClaim(run);
   };
-}
-
-/**
- * True when the cached claim is older than what our own last write to it returned. Another event
- * (the IPAddress's ADDED, say) can start a reconcile before the claim's own update reached the
- * cache; reconciling that stale copy would write the status again (with a new transition time) or
- * patch the finalizer against an old resourceVersion and fail with Conflict. Nothing is lost by
- * waiting: the update we are behind on is on its way, and its event queues the claim again.
- */
-function cacheBehindOwnWrite(written: Map<string, string>, key: string, claim: LiveClaim): boolean {
-  const ours = written.get(key);
-  if (ours === undefined) return false;
-  const order = compareResourceVersions(claim.metadata.resourceVersion, ours);
-  if (order !== undefined && order < 0) return true;
-  written.delete(key);
-  return false;
-}
-
-function remember(run: Run, obj: LiveClaim | undefined): void {
-  const rv = obj?.metadata?.resourceVersion;
-  if (rv) run.written.set(run.key, rv);
 }
 
 async function reconcileClaim(run: Run): Promise<Step> {
@@ -367,67 +328,4 @@ async function setPaused(run: Run, message: string): Promise<Step> {
 async function setStatus(run: Run, readyCondition: ConditionInput, addressName?: string): Promise<Step> {
   const notPaused: ConditionInput = { type: PAUSED, status: 'False', reason: Reasons.NotPaused, message: '' };
   return writeConditions(run, [readyCondition, notPaused], addressName);
-}
-
-/** The claim's metav1 conditions: status.conditions on v1beta2, status.v1beta2.conditions on v1beta1. */
-function claimConditions(ctx: ControllerContext, claim: LiveClaim): Condition[] | undefined {
-  const status = (claim.status ?? {}) as Record<string, unknown> & { v1beta2?: { conditions?: Condition[] } };
-  return ctx.capiApiVersion.endsWith('/v1beta1')
-    ? status.v1beta2?.conditions
-    : (status.conditions as Condition[] | undefined);
-}
-
-/**
- * One status write with the conditions and the addressRef, only when something changed. v1beta2
- * claims carry metav1 conditions in status.conditions; v1beta1 claims in status.v1beta2.conditions.
- */
-async function writeConditions(
-  run: Run,
-  inputs: ConditionInput[],
-  addressName: string | undefined,
-): Promise<Step> {
-  const { ctx, claim } = run;
-  const v1beta1 = ctx.capiApiVersion.endsWith('/v1beta1');
-  const noConditions = v1beta1 && run.schema.v1beta2StatusPruned;
-  let conditions = claimConditions(ctx, claim);
-  let changed = false;
-  for (const input of noConditions ? [] : inputs) {
-    const next = setCondition(conditions, { ...input, observedGeneration: claim.metadata.generation });
-    if (next) {
-      conditions = next;
-      changed = true;
-    }
-  }
-  const addressRefChanged = addressName !== undefined && claim.status?.addressRef?.name !== addressName;
-  if (!changed && !addressRefChanged) return;
-  const patch: Record<string, unknown> = !changed
-    ? {}
-    : v1beta1
-      ? { v1beta2: { conditions } }
-      : { conditions };
-  if (addressName !== undefined) patch.addressRef = { name: addressName };
-  try {
-    const updated = await ctx.client.patchStatus<LiveClaim>(
-      ctx.claimResource,
-      claim.metadata.name ?? '',
-      { status: patch },
-      {
-        namespace: claim.metadata.namespace,
-        fieldManager: ctx.fieldManager,
-        signal: run.signal,
-      },
-    );
-    remember(run, updated);
-    const kept = (updated?.status as { v1beta2?: unknown } | undefined)?.v1beta2;
-    if (v1beta1 && changed && kept === undefined && !run.schema.v1beta2StatusPruned) {
-      run.schema.v1beta2StatusPruned = true;
-      ctx.log.info(
-        { claimVersion: ctx.capiApiVersion },
-        'the served IPAddressClaim has no status.v1beta2 (Cluster API before 1.9): its claims get no conditions',
-      );
-    }
-  } catch (err) {
-    if (!isNotFound(err)) throw err;
-  }
-  return;
 }

@@ -1,0 +1,124 @@
+/**
+ * A claim's status as the reconciler writes it: the conditions (Ready, Paused) and addressRef in
+ * one patch when something changed, in the place the served version keeps them, and what the
+ * reconciler remembers of its own writes until the cache has them.
+ */
+import { compareResourceVersions, isNotFound, type ReconcileResult } from '../kube/index.js';
+import { type Condition, type ConditionInput, setCondition } from './conditions.js';
+import type { ControllerContext, LiveClaim } from './context.js';
+
+export const READY = 'Ready';
+export const PAUSED = 'Paused';
+export const Reasons = {
+  AddressAllocated: 'AddressAllocated',
+  PoolNotFound: 'PoolNotFound',
+  PoolNotReady: 'PoolNotReady',
+  PoolExhausted: 'PoolExhausted',
+  AllocationFailed: 'AllocationFailed',
+  Paused: 'Paused',
+  NotPaused: 'NotPaused',
+} as const;
+
+export interface ClaimSchema {
+  /**
+   * Cluster API before 1.9 has no status.v1beta2 on v1beta1 claims: the API server prunes the
+   * conditions written there, and writing them again on every reconcile changes nothing.
+   */
+  v1beta2StatusPruned: boolean;
+}
+
+/** What a status write needs of a reconcile. */
+export interface StatusRun {
+  ctx: ControllerContext;
+  key: string;
+  claim: LiveClaim;
+  signal: AbortSignal;
+  /** Claim key → resourceVersion of our latest write to it, until the cache has caught up. */
+  written: Map<string, string>;
+  /** What the served claim schema keeps; learnt from the answers to our status writes. */
+  schema: ClaimSchema;
+}
+
+/**
+ * True when the cached claim is older than what our own last write to it returned. Another event
+ * (the IPAddress's ADDED, say) can start a reconcile before the claim's own update reached the
+ * cache; reconciling that stale copy would write the status again (with a new transition time) or
+ * patch the finalizer against an old resourceVersion and fail with Conflict. Nothing is lost by
+ * waiting: the update we are behind on is on its way, and its event queues the claim again.
+ */
+export function cacheBehindOwnWrite(written: Map<string, string>, key: string, claim: LiveClaim): boolean {
+  const ours = written.get(key);
+  if (ours === undefined) return false;
+  const order = compareResourceVersions(claim.metadata.resourceVersion, ours);
+  if (order !== undefined && order < 0) return true;
+  written.delete(key);
+  return false;
+}
+
+export function remember(run: StatusRun, obj: LiveClaim | undefined): void {
+  const rv = obj?.metadata?.resourceVersion;
+  if (rv) run.written.set(run.key, rv);
+}
+
+/** The claim's metav1 conditions: status.conditions on v1beta2, status.v1beta2.conditions on v1beta1. */
+export function claimConditions(ctx: ControllerContext, claim: LiveClaim): Condition[] | undefined {
+  const status = (claim.status ?? {}) as Record<string, unknown> & { v1beta2?: { conditions?: Condition[] } };
+  return ctx.capiApiVersion.endsWith('/v1beta1')
+    ? status.v1beta2?.conditions
+    : (status.conditions as Condition[] | undefined);
+}
+
+/**
+ * One status write with the conditions and the addressRef, only when something changed. v1beta2
+ * claims carry metav1 conditions in status.conditions; v1beta1 claims in status.v1beta2.conditions.
+ */
+export async function writeConditions(
+  run: StatusRun,
+  inputs: ConditionInput[],
+  addressName: string | undefined,
+): Promise<ReconcileResult | undefined> {
+  const { ctx, claim } = run;
+  const v1beta1 = ctx.capiApiVersion.endsWith('/v1beta1');
+  const noConditions = v1beta1 && run.schema.v1beta2StatusPruned;
+  let conditions = claimConditions(ctx, claim);
+  let changed = false;
+  for (const input of noConditions ? [] : inputs) {
+    const next = setCondition(conditions, { ...input, observedGeneration: claim.metadata.generation });
+    if (next) {
+      conditions = next;
+      changed = true;
+    }
+  }
+  const addressRefChanged = addressName !== undefined && claim.status?.addressRef?.name !== addressName;
+  if (!changed && !addressRefChanged) return;
+  const patch: Record<string, unknown> = !changed
+    ? {}
+    : v1beta1
+      ? { v1beta2: { conditions } }
+      : { conditions };
+  if (addressName !== undefined) patch.addressRef = { name: addressName };
+  try {
+    const updated = await ctx.client.patchStatus<LiveClaim>(
+      ctx.claimResource,
+      claim.metadata.name ?? '',
+      { status: patch },
+      {
+        namespace: claim.metadata.namespace,
+        fieldManager: ctx.fieldManager,
+        signal: run.signal,
+      },
+    );
+    remember(run, updated);
+    const kept = (updated?.status as { v1beta2?: unknown } | undefined)?.v1beta2;
+    if (v1beta1 && changed && kept === undefined && !run.schema.v1beta2StatusPruned) {
+      run.schema.v1beta2StatusPruned = true;
+      ctx.log.info(
+        { claimVersion: ctx.capiApiVersion },
+        'the served IPAddressClaim has no status.v1beta2 (Cluster API before 1.9): its claims get no conditions',
+      );
+    }
+  } catch (err) {
+    if (!isNotFound(err)) throw err;
+  }
+  return;
+}
