@@ -15,6 +15,7 @@ import {
   STATUS_WINDOW_MS,
   startController,
   startControlPlane,
+  touchClaim,
   waitForAddress,
   waitForReason,
 } from './fixture.js';
@@ -136,22 +137,7 @@ describe('the claim controller', () => {
     const waiting = await waitForReason(cp.access, ns, 'second', 'PoolExhausted');
     expect(readyOf(waiting)?.message).toMatch(/no free address \(1 total, 1 used\)/);
     // Woken again while the pool stays full (here by label changes): one Warning, not one a wake-up.
-    const reconciled = async () =>
-      (await ctl.metrics.reconciles.get()).values.reduce(
-        (n, v) => (v.labels.controller === 'ipaddressclaim' ? n + v.value : n),
-        0,
-      );
-    const before = await reconciled();
-    for (const n of [1, 2, 3]) {
-      const res = await cp.access.request(
-        'PATCH',
-        claimPath(ns, 'second'),
-        { metadata: { labels: { touched: String(n) } } },
-        { contentType: 'application/merge-patch+json' },
-      );
-      expect(res.status).toBe(200);
-      await waitFor(`reconcile after touch ${n}`, async () => (await reconciled()) >= before + n);
-    }
+    await touchClaim(cp.access, ctl, claimPath(ns, 'second'));
     await ctl.manager.flushEvents();
     const events = await cp.access.request<{ items: { reason: string; count?: number }[] }>(
       'GET',

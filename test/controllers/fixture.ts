@@ -190,3 +190,34 @@ export async function listAddresses(access: ClusterAccess, ns?: string): Promise
   const res = await access.request<{ items: Obj[] }>('GET', path);
   return res.body.items;
 }
+
+/** Reconciles of claims so far (controller="ipaddressclaim"), whatever their result. */
+export async function claimReconciles(ctl: RunningController): Promise<number> {
+  return (await ctl.metrics.reconciles.get()).values.reduce(
+    (n, v) => (v.labels.controller === 'ipaddressclaim' ? n + v.value : n),
+    0,
+  );
+}
+
+/**
+ * Changes a label of the claim at `path` `times` times, each time waiting until the claim
+ * controller has reconciled once more: reconciles that change nothing the claim's state says.
+ */
+export async function touchClaim(
+  access: ClusterAccess,
+  ctl: RunningController,
+  path: string,
+  times = 3,
+): Promise<void> {
+  const before = await claimReconciles(ctl);
+  for (let n = 1; n <= times; n++) {
+    const res = await access.request(
+      'PATCH',
+      path,
+      { metadata: { labels: { touched: String(n) } } },
+      { contentType: 'application/merge-patch+json' },
+    );
+    if (res.status !== 200) throw new Error(`touching ${path}: ${res.status} ${res.text}`);
+    await waitFor(`reconcile after touch ${n}`, async () => (await claimReconciles(ctl)) >= before + n);
+  }
+}

@@ -12,6 +12,7 @@ import {
   IPAM,
   type RunningController,
   startController,
+  touchClaim,
 } from './fixture.js';
 
 interface CrdVersion {
@@ -57,15 +58,17 @@ function v1beta1OnlyCrds(dir: string, { v1beta2Status = true } = {}): string[] {
   return out;
 }
 
-describe('a cluster with Cluster API 1.6–1.10 (IPAM v1beta1 only) and no prefix-pool CRDs', () => {
-  let cp: ControlPlane;
-  let ctl: RunningController;
-  let dir: string;
-  const ns = 'old-capi';
-
+/**
+ * A control plane with such CRDs and the controller, for one describe block: its hooks are
+ * registered here; the returned function hands out both once they run.
+ */
+function oldCluster(ns: string, dirPrefix: string, crds: { v1beta2Status?: boolean } = {}) {
+  let cp: ControlPlane | undefined;
+  let ctl: RunningController | undefined;
+  let dir = '';
   beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'v1beta1-crds-'));
-    cp = await ControlPlane.start({ crds: v1beta1OnlyCrds(dir) });
+    dir = mkdtempSync(join(tmpdir(), dirPrefix));
+    cp = await ControlPlane.start({ crds: v1beta1OnlyCrds(dir, crds) });
     await createNamespace(cp.access, ns);
     ctl = await startController(cp);
   });
@@ -74,6 +77,34 @@ describe('a cluster with Cluster API 1.6–1.10 (IPAM v1beta1 only) and no prefi
     await cp?.stop();
     rmSync(dir, { recursive: true, force: true });
   });
+  return () => {
+    if (!cp || !ctl) throw new Error('the control plane did not start');
+    return { cp, ctl };
+  };
+}
+
+async function createV1beta1Claim(
+  cp: ControlPlane,
+  ns: string,
+  name: string,
+  poolRef: { kind: string; name: string },
+): Promise<void> {
+  const created = await cp.access.request('POST', `${IPAM}/v1beta1/namespaces/${ns}/ipaddressclaims`, {
+    apiVersion: 'ipam.cluster.x-k8s.io/v1beta1',
+    kind: 'IPAddressClaim',
+    metadata: { name },
+    spec: { poolRef: { apiGroup: 'ipam.cluster.x-k8s.io', ...poolRef } },
+  });
+  expect(created.status, created.text).toBe(201);
+}
+
+describe('a cluster with Cluster API 1.6–1.10 (IPAM v1beta1 only) and no prefix-pool CRDs', () => {
+  const ns = 'old-capi';
+  const cluster = oldCluster(ns, 'v1beta1-crds-');
+  let cp: ControlPlane;
+  beforeAll(() => {
+    ({ cp } = cluster());
+  });
 
   it('serves v1beta1 claims and puts its conditions where v1beta1 keeps v1beta2 conditions', async () => {
     await createPool(cp.access, 'InClusterIPPool', ns, 'old', {
@@ -81,13 +112,7 @@ describe('a cluster with Cluster API 1.6–1.10 (IPAM v1beta1 only) and no prefi
       prefix: 24,
       gateway: '10.30.0.1',
     });
-    const created = await cp.access.request('POST', `${IPAM}/v1beta1/namespaces/${ns}/ipaddressclaims`, {
-      apiVersion: 'ipam.cluster.x-k8s.io/v1beta1',
-      kind: 'IPAddressClaim',
-      metadata: { name: 'legacy' },
-      spec: { poolRef: { apiGroup: 'ipam.cluster.x-k8s.io', kind: 'InClusterIPPool', name: 'old' } },
-    });
-    expect(created.status).toBe(201);
+    await createV1beta1Claim(cp, ns, 'legacy', { kind: 'InClusterIPPool', name: 'old' });
     type Claim = {
       status?: {
         addressRef?: { name: string };
@@ -112,13 +137,7 @@ describe('a cluster with Cluster API 1.6–1.10 (IPAM v1beta1 only) and no prefi
 
   it('syncs without the prefix-pool kinds, and a claim of one waits for its pool', async () => {
     // startController returned, so the caches synced with two pool kinds of four.
-    const created = await cp.access.request('POST', `${IPAM}/v1beta1/namespaces/${ns}/ipaddressclaims`, {
-      apiVersion: 'ipam.cluster.x-k8s.io/v1beta1',
-      kind: 'IPAddressClaim',
-      metadata: { name: 'prefix' },
-      spec: { poolRef: { apiGroup: 'ipam.cluster.x-k8s.io', kind: 'InClusterPrefixPool', name: 'none' } },
-    });
-    expect(created.status).toBe(201);
+    await createV1beta1Claim(cp, ns, 'prefix', { kind: 'InClusterPrefixPool', name: 'none' });
     await waitFor('the claim to wait as PoolNotFound', async () => {
       const res = await cp.access.request<{
         status?: { v1beta2?: { conditions?: { type: string; reason: string }[] } };
@@ -129,21 +148,12 @@ describe('a cluster with Cluster API 1.6–1.10 (IPAM v1beta1 only) and no prefi
 });
 
 describe('a cluster with Cluster API 1.6–1.8 (v1beta1 claims without status.v1beta2)', () => {
+  const ns = 'older-capi';
+  const cluster = oldCluster(ns, 'v1beta1-pruned-crds-', { v1beta2Status: false });
   let cp: ControlPlane;
   let ctl: RunningController;
-  let dir: string;
-  const ns = 'older-capi';
-
-  beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'v1beta1-pruned-crds-'));
-    cp = await ControlPlane.start({ crds: v1beta1OnlyCrds(dir, { v1beta2Status: false }) });
-    await createNamespace(cp.access, ns);
-    ctl = await startController(cp);
-  });
-  afterAll(async () => {
-    await ctl?.stop();
-    await cp?.stop();
-    rmSync(dir, { recursive: true, force: true });
+  beforeAll(() => {
+    ({ cp, ctl } = cluster());
   });
 
   /** Status patches of claims the API server has served, from its own metrics. */
@@ -165,32 +175,15 @@ describe('a cluster with Cluster API 1.6–1.8 (v1beta1 claims without status.v1
   it('binds claims and stops writing the conditions the schema prunes', async () => {
     await createPool(cp.access, 'InClusterIPPool', ns, 'older', { addresses: ['10.31.0.0/24'], prefix: 24 });
     const path = `${IPAM}/v1beta1/namespaces/${ns}/ipaddressclaims/legacy`;
-    const created = await cp.access.request('POST', `${IPAM}/v1beta1/namespaces/${ns}/ipaddressclaims`, {
-      apiVersion: 'ipam.cluster.x-k8s.io/v1beta1',
-      kind: 'IPAddressClaim',
-      metadata: { name: 'legacy' },
-      spec: { poolRef: { apiGroup: 'ipam.cluster.x-k8s.io', kind: 'InClusterIPPool', name: 'older' } },
-    });
-    expect(created.status).toBe(201);
+    await createV1beta1Claim(cp, ns, 'legacy', { kind: 'InClusterIPPool', name: 'older' });
     type Claim = { status?: { addressRef?: { name: string }; v1beta2?: unknown } };
     const claim = await waitFor('the claim to be bound', async () => {
       const res = await cp.access.request<Claim>('GET', path);
       return res.body.status?.addressRef?.name ? res.body : undefined;
     });
     expect(claim.status?.v1beta2).toBeUndefined();
-    const reconciled = async () =>
-      (await ctl.metrics.reconciles.get()).values.reduce((n, v) => n + v.value, 0);
-    const [patchesBefore, reconcilesBefore] = [await claimStatusPatches(), await reconciled()];
-    for (const n of [1, 2, 3]) {
-      const res = await cp.access.request(
-        'PATCH',
-        path,
-        { metadata: { labels: { touched: String(n) } } },
-        { contentType: 'application/merge-patch+json' },
-      );
-      expect(res.status).toBe(200);
-      await waitFor(`reconcile after touch ${n}`, async () => (await reconciled()) >= reconcilesBefore + n);
-    }
+    const patchesBefore = await claimStatusPatches();
+    await touchClaim(cp.access, ctl, path);
     expect(await claimStatusPatches()).toBe(patchesBefore);
   });
 });
