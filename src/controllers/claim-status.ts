@@ -4,7 +4,13 @@
  * reconciler remembers of its own writes until the cache has them.
  */
 import { compareResourceVersions, isNotFound, type ReconcileResult } from '../kube/index.js';
-import { type Condition, type ConditionInput, setCondition } from './conditions.js';
+import {
+  type Condition,
+  type ConditionInput,
+  setCondition,
+  setV1Beta1Condition,
+  type V1Beta1ConditionInput,
+} from './conditions.js';
 import type { ControllerContext, LiveClaim } from './context.js';
 
 export const READY = 'Ready';
@@ -69,8 +75,38 @@ export function claimConditions(ctx: ControllerContext, claim: LiveClaim): Condi
 }
 
 /**
+ * The claim's Ready state as last written: from its metav1 conditions, or on a v1beta1 claim whose
+ * schema has no status.v1beta2 (Cluster API before 1.9) from its v1beta1 conditions.
+ */
+export function claimReady(
+  ctx: ControllerContext,
+  claim: LiveClaim,
+): { reason?: string | undefined; message?: string | undefined } | undefined {
+  const ready = claimConditions(ctx, claim)?.find((c) => c.type === READY);
+  if (ready || !ctx.capiApiVersion.endsWith('/v1beta1')) return ready;
+  const v1 = claim.status?.conditions as unknown[] | undefined;
+  return (v1 as { type?: string; reason?: string; message?: string }[] | undefined)?.find(
+    (c) => c?.type === READY,
+  );
+}
+
+/**
+ * Ready as a Cluster API v1beta1 condition: True carries nothing more; False a severity — Error
+ * where a person must change something (an invalid pool, an address that cannot be made), Warning
+ * where it may resolve by itself (the pool appears, an address frees).
+ */
+export function v1beta1Ready(input: ConditionInput): V1Beta1ConditionInput {
+  if (input.status === 'True') return { type: READY, status: 'True' };
+  const severity =
+    input.reason === Reasons.PoolNotReady || input.reason === Reasons.AllocationFailed ? 'Error' : 'Warning';
+  return { type: READY, status: input.status, severity, reason: input.reason, message: input.message };
+}
+
+/**
  * One status write with the conditions and the addressRef, only when something changed. v1beta2
- * claims carry metav1 conditions in status.conditions; v1beta1 claims in status.v1beta2.conditions.
+ * claims carry metav1 conditions in status.conditions. v1beta1 claims carry them in
+ * status.v1beta2.conditions (when the schema has it, Cluster API 1.9+), and Ready also as a v1beta1
+ * condition in status.conditions, where the tools of that release (clusterctl describe) read it.
  */
 export async function writeConditions(
   run: StatusRun,
@@ -89,13 +125,18 @@ export async function writeConditions(
       changed = true;
     }
   }
+  const readyInput = v1beta1 ? inputs.find((i) => i.type === READY) : undefined;
+  const v1beta1Conditions =
+    readyInput &&
+    setV1Beta1Condition(claim.status?.conditions as unknown[] | undefined, v1beta1Ready(readyInput));
   const addressRefChanged = addressName !== undefined && claim.status?.addressRef?.name !== addressName;
-  if (!changed && !addressRefChanged) return;
+  if (!changed && !addressRefChanged && !v1beta1Conditions) return;
   const patch: Record<string, unknown> = !changed
     ? {}
     : v1beta1
       ? { v1beta2: { conditions } }
       : { conditions };
+  if (v1beta1Conditions) patch.conditions = v1beta1Conditions;
   if (addressName !== undefined) patch.addressRef = { name: addressName };
   try {
     const updated = await ctx.client.patchStatus<LiveClaim>(
@@ -114,7 +155,7 @@ export async function writeConditions(
       run.schema.v1beta2StatusPruned = true;
       ctx.log.info(
         { claimVersion: ctx.capiApiVersion },
-        'the served IPAddressClaim has no status.v1beta2 (Cluster API before 1.9): its claims get no conditions',
+        'the served IPAddressClaim has no status.v1beta2 (Cluster API before 1.9): its claims get only the v1beta1 Ready condition',
       );
     }
   } catch (err) {

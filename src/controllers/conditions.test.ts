@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { setCondition } from './conditions.js';
+import { setCondition, setV1Beta1Condition } from './conditions.js';
 
 const t0 = new Date('2026-01-01T00:00:00.123Z');
 const t1 = new Date('2026-01-01T00:05:00Z');
@@ -66,5 +66,58 @@ describe('setCondition', () => {
       ['Paused', 'False', 'x'],
       ['Ready', 'True', '2026-01-01T00:05:00Z'],
     ]);
+  });
+});
+
+describe('setV1Beta1Condition', () => {
+  const exhausted = {
+    type: 'Ready',
+    status: 'False' as const,
+    severity: 'Warning',
+    reason: 'PoolExhausted',
+    message: 'a',
+  };
+
+  it('puts Ready first and keeps the other conditions, sorted by type', () => {
+    const out = setV1Beta1Condition(
+      [
+        { type: 'Zeta', status: 'True', lastTransitionTime: 'z' },
+        { type: 'Alpha', status: 'True', lastTransitionTime: 'a' },
+      ],
+      { type: 'Ready', status: 'True' },
+      t0,
+    );
+    expect(out).toEqual([
+      { type: 'Ready', status: 'True', lastTransitionTime: '2026-01-01T00:00:00Z' },
+      { type: 'Alpha', status: 'True', lastTransitionTime: 'a' },
+      { type: 'Zeta', status: 'True', lastTransitionTime: 'z' },
+    ]);
+  });
+
+  it('returns undefined when the state is the same, so no write is made', () => {
+    const first = setV1Beta1Condition(undefined, exhausted, t0);
+    expect(setV1Beta1Condition(first, exhausted, t1)).toBeUndefined();
+    expect(
+      setV1Beta1Condition([{ type: 'Ready', status: 'True', lastTransitionTime: 'x' }], {
+        type: 'Ready',
+        status: 'True',
+      }),
+    ).toBeUndefined();
+  });
+
+  it('moves the transition time on any change of state, as Cluster API v1beta1 does', () => {
+    const first = setV1Beta1Condition(undefined, exhausted, t0);
+    const next = setV1Beta1Condition(first, { ...exhausted, message: 'b' }, t1);
+    expect(next).toEqual([{ ...exhausted, message: 'b', lastTransitionTime: '2026-01-01T00:05:00Z' }]);
+    const ready = setV1Beta1Condition(next, { type: 'Ready', status: 'True' }, t0);
+    // Nothing of the False state stays behind on True.
+    expect(ready).toEqual([{ type: 'Ready', status: 'True', lastTransitionTime: '2026-01-01T00:00:00Z' }]);
+  });
+
+  it('keeps entries that are not conditions as they are', () => {
+    const out = setV1Beta1Condition(['junk', null], { type: 'Ready', status: 'True' }, t0);
+    expect(out).toHaveLength(3);
+    expect(out?.[0]).toEqual({ type: 'Ready', status: 'True', lastTransitionTime: '2026-01-01T00:00:00Z' });
+    expect(out?.slice(1)).toEqual(expect.arrayContaining(['junk', null]));
   });
 });

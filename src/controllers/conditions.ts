@@ -1,8 +1,9 @@
-import type { Condition } from '../api/meta.js';
+import type { Condition, V1Beta1Condition } from '../api/meta.js';
 
-export type { Condition };
+export type { Condition, V1Beta1Condition };
 
 export type ConditionInput = Omit<Condition, 'lastTransitionTime'>;
+export type V1Beta1ConditionInput = Omit<V1Beta1Condition, 'lastTransitionTime'>;
 
 /**
  * Returns the conditions with `next` set, or undefined when nothing would change — callers skip
@@ -37,4 +38,38 @@ export function setCondition(
 
 export function findCondition(list: readonly Condition[] | undefined, type: string): Condition | undefined {
   return list?.find((c) => c.type === type);
+}
+
+/**
+ * The same for Cluster API's v1beta1 conditions (status.conditions of v1beta1 objects), with its
+ * rules: the transition time moves whenever the state (status, severity, reason, message) does,
+ * and Ready sorts first, the rest by type. Entries that are not conditions are kept as they are.
+ */
+export function setV1Beta1Condition(
+  current: readonly unknown[] | undefined,
+  next: V1Beta1ConditionInput,
+  now: Date = new Date(),
+): V1Beta1Condition[] | undefined {
+  const list = (current ?? []) as V1Beta1Condition[];
+  const existing = list.find((c) => typeof c === 'object' && c !== null && c.type === next.type);
+  const same = (a: string | undefined, b: string | undefined) => (a ?? '') === (b ?? '');
+  if (
+    existing &&
+    existing.status === next.status &&
+    same(existing.severity, next.severity) &&
+    same(existing.reason, next.reason) &&
+    same(existing.message, next.message)
+  ) {
+    return undefined;
+  }
+  const updated: V1Beta1Condition = { ...next, lastTransitionTime: `${now.toISOString().slice(0, 19)}Z` };
+  const out = existing ? list.map((c) => (c === existing ? updated : c)) : [...list, updated];
+  const typeOf = (c: unknown) =>
+    typeof c === 'object' && c !== null ? String((c as V1Beta1Condition).type) : '';
+  return out.sort((a, b) => {
+    const [x, y] = [typeOf(a), typeOf(b)];
+    if (x === y) return 0;
+    if (x === 'Ready' || y === 'Ready') return x === 'Ready' ? -1 : 1;
+    return x < y ? -1 : 1;
+  });
 }

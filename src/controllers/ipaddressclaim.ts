@@ -30,7 +30,7 @@ import {
 import {
   type ClaimSchema,
   cacheBehindOwnWrite,
-  claimConditions,
+  claimReady,
   PAUSED,
   READY,
   Reasons,
@@ -159,7 +159,7 @@ async function ensureAddress(run: Run, pool: PoolState): Promise<Step> {
     const message = `${poolName(pool)} has no free ${what} (${c.total} total, ${c.used} used)`;
     // Once when the claim starts waiting (or the counts move), not on every wake-up and retry:
     // each freed address wakes every waiting claim, and each repeat is an Event write.
-    const was = claimConditions(ctx, claim)?.find((cond) => cond.type === READY);
+    const was = claimReady(ctx, claim);
     if (was?.reason !== Reasons.PoolExhausted || was.message !== message)
       ctx.recorder.warning(claim, Reasons.PoolExhausted, message);
     await setStatus(run, ready('False', Reasons.PoolExhausted, message));

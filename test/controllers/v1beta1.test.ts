@@ -116,6 +116,7 @@ describe('a cluster with Cluster API 1.6–1.10 (IPAM v1beta1 only) and no prefi
     type Claim = {
       status?: {
         addressRef?: { name: string };
+        conditions?: { type: string; status: string; reason?: string; severity?: string }[];
         v1beta2?: { conditions?: { type: string; status: string }[] };
       };
     };
@@ -127,6 +128,10 @@ describe('a cluster with Cluster API 1.6–1.10 (IPAM v1beta1 only) and no prefi
       return res.body.status?.addressRef?.name ? res.body : undefined;
     });
     expect(claim.status?.v1beta2?.conditions?.find((c) => c.type === 'Ready')?.status).toBe('True');
+    // And as Cluster API 1.9 and 1.10 write them too: Ready as a v1beta1 condition.
+    expect(claim.status?.conditions).toEqual([
+      { type: 'Ready', status: 'True', lastTransitionTime: expect.any(String) },
+    ]);
     const ip = await cp.access.request<{ apiVersion: string; spec: { address: string; gateway: string } }>(
       'GET',
       `${IPAM}/v1beta1/namespaces/${ns}/ipaddresses/legacy`,
@@ -146,6 +151,14 @@ describe('a cluster with Cluster API 1.6–1.10 (IPAM v1beta1 only) and no prefi
     });
   });
 });
+
+type V1Claim = {
+  status?: {
+    addressRef?: { name: string };
+    conditions?: { type: string; status: string; severity?: string; reason?: string; message?: string }[];
+    v1beta2?: unknown;
+  };
+};
 
 describe('a cluster with Cluster API 1.6–1.8 (v1beta1 claims without status.v1beta2)', () => {
   const ns = 'older-capi';
@@ -176,14 +189,53 @@ describe('a cluster with Cluster API 1.6–1.8 (v1beta1 claims without status.v1
     await createPool(cp.access, 'InClusterIPPool', ns, 'older', { addresses: ['10.31.0.0/24'], prefix: 24 });
     const path = `${IPAM}/v1beta1/namespaces/${ns}/ipaddressclaims/legacy`;
     await createV1beta1Claim(cp, ns, 'legacy', { kind: 'InClusterIPPool', name: 'older' });
-    type Claim = { status?: { addressRef?: { name: string }; v1beta2?: unknown } };
     const claim = await waitFor('the claim to be bound', async () => {
-      const res = await cp.access.request<Claim>('GET', path);
+      const res = await cp.access.request<V1Claim>('GET', path);
       return res.body.status?.addressRef?.name ? res.body : undefined;
     });
     expect(claim.status?.v1beta2).toBeUndefined();
+    expect(claim.status?.conditions).toEqual([
+      { type: 'Ready', status: 'True', lastTransitionTime: expect.any(String) },
+    ]);
     const patchesBefore = await claimStatusPatches();
     await touchClaim(cp.access, ctl, path);
     expect(await claimStatusPatches()).toBe(patchesBefore);
+  });
+
+  it('says why a claim waits in its v1beta1 Ready condition, and warns of exhaustion once', async () => {
+    const path = (name: string) => `${IPAM}/v1beta1/namespaces/${ns}/ipaddressclaims/${name}`;
+    const readyOf = async (name: string) =>
+      (await cp.access.request<V1Claim>('GET', path(name))).body.status?.conditions?.find(
+        (c) => c.type === 'Ready',
+      );
+    await createV1beta1Claim(cp, ns, 'early', { kind: 'InClusterIPPool', name: 'later' });
+    const waiting = await waitFor('Ready=False on the claim', async () => {
+      const ready = await readyOf('early');
+      return ready?.status === 'False' ? ready : undefined;
+    });
+    expect(waiting).toMatchObject({ severity: 'Warning', reason: 'PoolNotFound' });
+    expect(waiting.message).toContain('later');
+
+    // One address: the first claim takes it, the second waits for it.
+    await createPool(cp.access, 'InClusterIPPool', ns, 'later', { addresses: ['10.31.1.5'], prefix: 24 });
+    await waitFor('the claim bound once its pool exists', async () =>
+      (await readyOf('early'))?.status === 'True' ? true : undefined,
+    );
+    await createV1beta1Claim(cp, ns, 'second', { kind: 'InClusterIPPool', name: 'later' });
+    const exhausted = await waitFor('the second claim to wait for an address', async () => {
+      const ready = await readyOf('second');
+      return ready?.reason === 'PoolExhausted' ? ready : undefined;
+    });
+    expect(exhausted).toMatchObject({ status: 'False', severity: 'Warning' });
+    // Without status.v1beta2 the claim's earlier state is read from its v1beta1 condition: a
+    // reconcile that finds it still waiting writes no second warning.
+    await touchClaim(cp.access, ctl, path('second'));
+    await ctl.manager.flushEvents();
+    const events = await cp.access.request<{ items: { reason: string; count?: number }[] }>(
+      'GET',
+      `/api/v1/namespaces/${ns}/events?fieldSelector=involvedObject.name=second`,
+    );
+    const warned = events.body.items.filter((e) => e.reason === 'PoolExhausted');
+    expect(warned.reduce((n, e) => n + (e.count ?? 1), 0)).toBe(1);
   });
 });
