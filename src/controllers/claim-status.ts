@@ -125,10 +125,18 @@ export async function writeConditions(
       changed = true;
     }
   }
-  const readyInput = v1beta1 ? inputs.find((i) => i.type === READY) : undefined;
+  // v1beta1 Ready: in status.conditions of v1beta1 claims; on v1beta2 claims only where it is
+  // already (claims stored as v1beta1 before Cluster API 1.11 keep it in status.deprecated), so
+  // that what a v1beta1 reader is shown does not stay behind.
+  const readyInput = inputs.find((i) => i.type === READY);
+  const deprecated = v1beta1 ? undefined : claim.status?.deprecated?.v1beta1;
+  const v1beta1Current = v1beta1
+    ? (claim.status?.conditions as unknown[] | undefined)
+    : deprecated?.conditions;
   const v1beta1Conditions =
-    readyInput &&
-    setV1Beta1Condition(claim.status?.conditions as unknown[] | undefined, v1beta1Ready(readyInput));
+    readyInput && (v1beta1 || v1beta1Current !== undefined)
+      ? setV1Beta1Condition(v1beta1Current, v1beta1Ready(readyInput))
+      : undefined;
   const addressRefChanged = addressName !== undefined && claim.status?.addressRef?.name !== addressName;
   if (!changed && !addressRefChanged && !v1beta1Conditions) return;
   const patch: Record<string, unknown> = !changed
@@ -136,7 +144,8 @@ export async function writeConditions(
     : v1beta1
       ? { v1beta2: { conditions } }
       : { conditions };
-  if (v1beta1Conditions) patch.conditions = v1beta1Conditions;
+  if (v1beta1Conditions && v1beta1) patch.conditions = v1beta1Conditions;
+  if (v1beta1Conditions && !v1beta1) patch.deprecated = { v1beta1: { conditions: v1beta1Conditions } };
   if (addressName !== undefined) patch.addressRef = { name: addressName };
   try {
     const updated = await ctx.client.patchStatus<LiveClaim>(

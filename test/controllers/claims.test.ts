@@ -115,6 +115,56 @@ describe('the claim controller', () => {
     expect(await waitForAddress(cp.access, ns, 'early')).toBe('10.1.0.10');
   });
 
+  it('keeps the v1beta1 Ready of a claim stored before Cluster API 1.11 current', async () => {
+    type Claim = { status?: { deprecated?: { v1beta1?: { conditions?: Record<string, string>[] } } } };
+    const v1Ready = async (name: string) => {
+      const res = await cp.access.request<Claim>('GET', claimPath(ns, name));
+      return res.body.status?.deprecated?.v1beta1?.conditions?.find((c) => c.type === 'Ready');
+    };
+    await createClaim(cp.access, ns, 'upgraded', { kind: 'InClusterIPPool', name: 'after-upgrade' });
+    await waitForReason(cp.access, ns, 'upgraded', 'PoolNotFound');
+    // A claim written as v1beta1 and converted: its v1beta1 conditions live on in status.deprecated.
+    const seeded = await cp.access.request(
+      'PATCH',
+      `${claimPath(ns, 'upgraded')}/status`,
+      {
+        status: {
+          deprecated: {
+            v1beta1: {
+              conditions: [{ type: 'Ready', status: 'True', lastTransitionTime: '2026-01-01T00:00:00Z' }],
+            },
+          },
+        },
+      },
+      { contentType: 'application/merge-patch+json' },
+    );
+    expect(seeded.status, seeded.text).toBe(200);
+    await touchClaim(cp.access, ctl, claimPath(ns, 'upgraded'), 1);
+    expect(await v1Ready('upgraded')).toMatchObject({
+      status: 'False',
+      severity: 'Warning',
+      reason: 'PoolNotFound',
+    });
+    await createPool(cp.access, 'InClusterIPPool', ns, 'after-upgrade', {
+      addresses: ['10.1.1.10-10.1.1.20'],
+      prefix: 24,
+    });
+    await createClaim(cp.access, ns, 'not-upgraded', { kind: 'InClusterIPPool', name: 'after-upgrade' });
+    await waitForAddress(cp.access, ns, 'upgraded');
+    await waitForAddress(cp.access, ns, 'not-upgraded');
+    await waitFor('the v1beta1 Ready to follow', async () =>
+      (await v1Ready('upgraded'))?.status === 'True' ? true : undefined,
+    );
+    expect(await v1Ready('upgraded')).toEqual({
+      type: 'Ready',
+      status: 'True',
+      lastTransitionTime: expect.any(String),
+    });
+    // A claim that never was v1beta1 gets no deprecated conditions.
+    const fresh = await cp.access.request<Claim>('GET', claimPath(ns, 'not-upgraded'));
+    expect(fresh.body.status?.deprecated).toBeUndefined();
+  });
+
   it('only resolves namespaced pools in the claim namespace, global pools from anywhere', async () => {
     await createClaim(cp.access, other, 'cross', { kind: 'InClusterIPPool', name: 'basic' });
     await waitForReason(cp.access, other, 'cross', 'PoolNotFound');
