@@ -9,6 +9,7 @@ import { DelegatedAuth } from './observability/delegated-auth.js';
 import { FlagError, HelpRequested, levelOf, parseFlags, usage } from './observability/flags.js';
 import { HeapStrategy, LARGE_CACHE_OBJECTS } from './observability/heap.js';
 import { Metrics } from './observability/metrics.js';
+import { Profiler } from './observability/profiler.js';
 import { startHealthServer, startMetricsServer, startSecureMetricsServer } from './observability/servers.js';
 import { tlsSettings } from './webhooks/tls.js';
 
@@ -63,6 +64,7 @@ async function main(): Promise<number> {
     : await startSecureMetricsServer(flags.diagnosticsAddress, metrics, {
         auth: new DelegatedAuth(new AccessReviews(client.connection)),
         tls: tlsSettings(flags.tlsMinVersion, flags.tlsCipherSuites, flags.tlsCurvePreferences),
+        profiler: new Profiler(),
         setVerbosity: (value) => {
           const v = Number(value);
           if (value === '' || !Number.isInteger(v) || v < 0)

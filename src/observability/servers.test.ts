@@ -1,8 +1,10 @@
 import { X509Certificate } from 'node:crypto';
+import { request } from 'node:https';
 import { connect } from 'node:tls';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { DelegatedAuth } from './delegated-auth.js';
 import { Metrics } from './metrics.js';
+import { Profiler } from './profiler.js';
 import { startSecureMetricsServer } from './servers.js';
 
 /** The certificate a new TLS connection is served. */
@@ -47,6 +49,71 @@ describe('startSecureMetricsServer', () => {
       expect(new Date(second.validTo).getTime()).toBe(now + 365 * 86_400_000);
       // New connections get the new one, without a restart.
       expect(await served(server.port)).toBe(second.fingerprint256);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('serves CPU and heap profiles to whom it authorizes, one of a kind at a time', async () => {
+    const paths: string[] = [];
+    const auth = new DelegatedAuth({
+      authenticate: async (token) =>
+        token === 'operator' ? { username: 'operator', groups: [] } : undefined,
+      authorize: async (_user, verb, path) => {
+        paths.push(`${verb} ${path}`);
+        return { allowed: true };
+      },
+    });
+    const profiler = new Profiler();
+    const server = await startSecureMetricsServer('127.0.0.1:0', new Metrics(), {
+      auth,
+      tls: { minVersion: 'TLSv1.2' },
+      profiler,
+    });
+    const call = (method: string, path: string) =>
+      new Promise<{ status: number; body: string; disposition?: string }>((resolve, reject) => {
+        const req = request(
+          { host: '127.0.0.1', port: server.port, method, path, rejectUnauthorized: false },
+          (res) => {
+            let body = '';
+            res.setEncoding('utf8');
+            res.on('data', (c: string) => {
+              body += c;
+            });
+            res.on('end', () =>
+              resolve({
+                status: res.statusCode ?? 0,
+                body,
+                ...(res.headers['content-disposition']
+                  ? { disposition: res.headers['content-disposition'] }
+                  : {}),
+              }),
+            );
+          },
+        );
+        req.setHeader('authorization', 'Bearer operator');
+        req.on('error', reject);
+        req.end();
+      });
+    try {
+      expect(await call('GET', '/debug/pprof/profile?seconds=0')).toEqual({
+        status: 400,
+        body: 'seconds must be a whole number from 1 to 300, not "0"\n',
+      });
+      expect((await call('POST', '/debug/pprof/profile')).status).toBe(405);
+      const cpu = call('GET', '/debug/pprof/profile?seconds=1');
+      while (!profiler.isTaking('cpu')) await new Promise((r) => setTimeout(r, 5));
+      const busy = await call('GET', '/debug/pprof/profile?seconds=1');
+      expect(busy).toEqual({ status: 409, body: 'a cpu profile is already being taken\n' });
+      const heap = await call('GET', '/debug/pprof/heap?seconds=1');
+      const done = await cpu;
+      expect(done.status).toBe(200);
+      expect(done.disposition).toBe('attachment; filename="cpu.cpuprofile"');
+      expect(JSON.parse(done.body)).toHaveProperty('nodes');
+      expect(heap.status).toBe(200);
+      expect(JSON.parse(heap.body)).toHaveProperty('head');
+      expect(paths).toContain('get /debug/pprof/profile');
+      expect(paths).toContain('get /debug/pprof/heap');
     } finally {
       await server.close();
     }

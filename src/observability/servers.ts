@@ -4,6 +4,7 @@ import type { SecureVersion } from 'node:tls';
 import type { Decision, DelegatedAuth } from './delegated-auth.js';
 import { parseBindAddress } from './flags.js';
 import type { Metrics } from './metrics.js';
+import { type ProfileKind, ProfileBusy, type Profiler, profileSeconds } from './profiler.js';
 import { selfSignedCertificate } from './self-signed.js';
 
 export interface RunningServer {
@@ -88,11 +89,20 @@ export interface SecureMetricsOptions {
    * answer, or throws for a value it does not take.
    */
   setVerbosity?: (value: string) => string;
+  /**
+   * GET /debug/pprof/profile and /debug/pprof/heap (`?seconds=`, default 30): a V8 CPU profile and
+   * a sampling heap profile, where Cluster API serves pprof, behind the same authorization.
+   */
+  profiler?: Profiler;
   /** The clock the certificate's renewal goes by (tests move it). */
   now?: () => number;
 }
 
 const VERBOSITY_PATH = '/debug/flags/v';
+const PROFILE_PATHS: Record<string, ProfileKind> = {
+  '/debug/pprof/profile': 'cpu',
+  '/debug/pprof/heap': 'heap',
+};
 
 /** The served self-signed certificate is replaced this long before it expires. */
 const RENEW_BEFORE_MS = 30 * 86_400_000;
@@ -120,6 +130,8 @@ export async function startSecureMetricsServer(
         plain(res, decision.status, decision.message);
       } else if (path === VERBOSITY_PATH && opts.setVerbosity) {
         setVerbosity(req, res, opts.setVerbosity);
+      } else if (PROFILE_PATHS[path] && opts.profiler) {
+        profile(req, res, opts.profiler, PROFILE_PATHS[path]);
       } else if (path !== '/metrics') {
         res.writeHead(404).end();
       } else {
@@ -170,4 +182,34 @@ function setVerbosity(req: IncomingMessage, res: ServerResponse, set: (value: st
       plain(res, 400, (err as Error).message);
     }
   });
+}
+
+function profile(req: IncomingMessage, res: ServerResponse, profiler: Profiler, kind: ProfileKind): void {
+  if (req.method !== 'GET') {
+    plain(res, 405, 'unsupported http method');
+    return;
+  }
+  let seconds: number;
+  try {
+    seconds = profileSeconds(new URL(req.url ?? '', 'https://localhost').searchParams.get('seconds'));
+  } catch (err) {
+    plain(res, 400, (err as Error).message);
+    return;
+  }
+  // A client that goes away ends the window early; its profile is not written anywhere.
+  const gone = new AbortController();
+  res.once('close', () => gone.abort());
+  profiler.take(kind, seconds, gone.signal).then(
+    (taken) => {
+      if (gone.signal.aborted) return;
+      const file = kind === 'cpu' ? 'cpu.cpuprofile' : 'heap.heapprofile';
+      res
+        .writeHead(200, {
+          'content-type': 'application/json',
+          'content-disposition': `attachment; filename="${file}"`,
+        })
+        .end(JSON.stringify(taken));
+    },
+    (err: Error) => plain(res, err instanceof ProfileBusy ? 409 : 500, err.message),
+  );
 }

@@ -243,6 +243,33 @@ describe('the controller with only the RBAC of its install manifests', () => {
     expect(await put(operator, '0')).toMatchObject({ status: 200 });
   });
 
+  it('serves profiles to a user allowed to GET /debug/pprof/*, where Cluster API serves pprof', async () => {
+    const a = cp.access;
+    const role = await a.request('POST', '/apis/rbac.authorization.k8s.io/v1/clusterroles', {
+      metadata: { name: 'ipam-profiles' },
+      rules: [{ nonResourceURLs: ['/debug/pprof/*'], verbs: ['get'] }],
+    });
+    expect(role.status).toBe(201);
+    const binding = await a.request('POST', '/apis/rbac.authorization.k8s.io/v1/clusterrolebindings', {
+      metadata: { name: 'operator-profiles' },
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'ipam-profiles' },
+      subjects: [{ kind: 'ServiceAccount', name: 'operator', namespace: 'monitoring' }],
+    });
+    expect(binding.status).toBe(201);
+    const [operator, prometheus] = [await token('operator'), await token('prometheus')];
+    const get = (bearer: string) =>
+      httpsCall(metricsPort, served.toString(), 'GET', '/debug/pprof/profile?seconds=1', bearer);
+    expect((await get(prometheus)).status).toBe(403);
+    // RBAC may take a moment to reach the authorizer.
+    const taken = await waitFor('a CPU profile', async () => {
+      const res = await get(operator);
+      return res.status === 200 ? res : undefined;
+    });
+    const profile = JSON.parse(taken.body) as { nodes: unknown[]; samples: unknown[] };
+    expect(profile.nodes.length).toBeGreaterThan(1);
+    expect(output()).not.toMatch(/forbidden/i);
+  });
+
   it('releases its lease and exits 0 on SIGTERM', async () => {
     ctl.proc.kill('SIGTERM');
     expect(await ctl.exited).toBe(0);
