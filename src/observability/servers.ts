@@ -4,7 +4,7 @@ import type { SecureVersion } from 'node:tls';
 import type { Decision, DelegatedAuth } from './delegated-auth.js';
 import { parseBindAddress } from './flags.js';
 import type { Metrics } from './metrics.js';
-import { type ProfileKind, ProfileBusy, type Profiler, profileSeconds } from './profiler.js';
+import { ProfileBusy, type ProfileKind, type Profiler, profileSeconds } from './profiler.js';
 import { selfSignedCertificate } from './self-signed.js';
 
 export interface RunningServer {
