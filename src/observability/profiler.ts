@@ -4,7 +4,7 @@
  * inspector in-process (no debugger port is opened). They are V8's formats — `.cpuprofile` and
  * `.heapprofile`, which Chrome DevTools and speedscope open — not pprof's.
  */
-import { Session } from 'node:inspector/promises';
+import type { Session as InspectorSession } from 'node:inspector/promises';
 
 export type ProfileKind = 'cpu' | 'heap';
 
@@ -33,9 +33,12 @@ export class Profiler {
   async take(kind: ProfileKind, seconds: number, signal?: AbortSignal): Promise<object> {
     if (this.running.has(kind)) throw new ProfileBusy(`a ${kind} profile is already being taken`);
     this.running.add(kind);
-    const session = new Session();
-    session.connect();
+    let session: InspectorSession | undefined;
     try {
+      // Loaded when asked for: a node built without the inspector still runs the controller.
+      const { Session } = await import('node:inspector/promises');
+      session = new Session();
+      session.connect();
       if (kind === 'cpu') {
         await session.post('Profiler.enable');
         await session.post('Profiler.start');
@@ -48,7 +51,7 @@ export class Profiler {
       await window(seconds, signal);
       return (await session.post('HeapProfiler.stopSampling')).profile;
     } finally {
-      session.disconnect();
+      session?.disconnect();
       this.running.delete(kind);
     }
   }
