@@ -99,7 +99,9 @@ export function v1beta1Ready(input: ConditionInput): V1Beta1ConditionInput {
   if (input.status === 'True') return { type: READY, status: 'True' };
   const severity =
     input.reason === Reasons.PoolNotReady || input.reason === Reasons.AllocationFailed ? 'Error' : 'Warning';
-  return { type: READY, status: input.status, severity, reason: input.reason, message: input.message };
+  // The v1beta1 schema takes no empty message.
+  const message = input.message === '' ? {} : { message: input.message };
+  return { type: READY, status: input.status, severity, reason: input.reason, ...message };
 }
 
 /**

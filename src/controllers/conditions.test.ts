@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { setCondition, setV1Beta1Condition } from './conditions.js';
+import { MAX_MESSAGE, MAX_V1BETA1_MESSAGE, setCondition, setV1Beta1Condition } from './conditions.js';
 
 const t0 = new Date('2026-01-01T00:00:00.123Z');
 const t1 = new Date('2026-01-01T00:05:00Z');
@@ -119,5 +119,28 @@ describe('setV1Beta1Condition', () => {
     expect(out).toHaveLength(3);
     expect(out?.[0]).toEqual({ type: 'Ready', status: 'True', lastTransitionTime: '2026-01-01T00:00:00Z' });
     expect(out?.slice(1)).toEqual(expect.arrayContaining(['junk', null]));
+  });
+});
+
+describe('messages longer than the schemas take', () => {
+  const long = 'x'.repeat(40_000);
+
+  it('are cut, and the same long message again changes nothing', () => {
+    const input = { type: 'Ready', status: 'False' as const, reason: 'PoolNotReady', message: long };
+    const first = setCondition(undefined, input, t0);
+    expect(first?.[0]?.message).toHaveLength(MAX_MESSAGE);
+    expect(first?.[0]?.message.endsWith('...')).toBe(true);
+    expect(setCondition(first, input, t1)).toBeUndefined();
+
+    const v1 = {
+      type: 'Ready',
+      status: 'False' as const,
+      severity: 'Error',
+      reason: 'PoolNotReady',
+      message: long,
+    };
+    const v1First = setV1Beta1Condition(undefined, v1, t0);
+    expect(v1First?.[0]?.message).toHaveLength(MAX_V1BETA1_MESSAGE);
+    expect(setV1Beta1Condition(v1First, v1, t1)).toBeUndefined();
   });
 });

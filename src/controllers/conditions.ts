@@ -5,6 +5,18 @@ export type { Condition, V1Beta1Condition };
 export type ConditionInput = Omit<Condition, 'lastTransitionTime'>;
 export type V1Beta1ConditionInput = Omit<V1Beta1Condition, 'lastTransitionTime'>;
 
+/** The longest message the schemas take: metav1.Condition's, and Cluster API v1beta1's. */
+export const MAX_MESSAGE = 32_768;
+export const MAX_V1BETA1_MESSAGE = 10_240;
+
+/**
+ * A message cut to what the schema takes. Messages carry lists (every invalid address of a pool,
+ * an API error's text); one too long would make the whole status write fail, every time.
+ */
+export function boundedMessage(message: string, max: number): string {
+  return message.length <= max ? message : `${message.slice(0, max - 3)}...`;
+}
+
 /**
  * Returns the conditions with `next` set, or undefined when nothing would change — callers skip
  * the write then, so a claim that is re-reconciled does not cause a write storm.
@@ -16,6 +28,8 @@ export function setCondition(
   now: Date = new Date(),
 ): Condition[] | undefined {
   const list = current ?? [];
+  if (next.message.length > MAX_MESSAGE)
+    next = { ...next, message: boundedMessage(next.message, MAX_MESSAGE) };
   const existing = list.find((c) => c.type === next.type);
   if (
     existing &&
@@ -51,6 +65,8 @@ export function setV1Beta1Condition(
   now: Date = new Date(),
 ): V1Beta1Condition[] | undefined {
   const list = (current ?? []) as V1Beta1Condition[];
+  if (next.message !== undefined && next.message.length > MAX_V1BETA1_MESSAGE)
+    next = { ...next, message: boundedMessage(next.message, MAX_V1BETA1_MESSAGE) };
   const existing = list.find((c) => typeof c === 'object' && c !== null && c.type === next.type);
   const same = (a: string | undefined, b: string | undefined) => (a ?? '') === (b ?? '');
   if (

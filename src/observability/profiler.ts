@@ -21,6 +21,13 @@ export function profileSeconds(value: string | null): number {
 
 export class Profiler {
   private readonly running = new Set<ProfileKind>();
+  private stopping = new AbortController();
+
+  /** Ends the windows of the profiles being taken now; they return what they sampled so far. */
+  stopAll(): void {
+    this.stopping.abort();
+    this.stopping = new AbortController();
+  }
 
   isTaking(kind: ProfileKind): boolean {
     return this.running.has(kind);
@@ -33,6 +40,7 @@ export class Profiler {
   async take(kind: ProfileKind, seconds: number, signal?: AbortSignal): Promise<object> {
     if (this.running.has(kind)) throw new ProfileBusy(`a ${kind} profile is already being taken`);
     this.running.add(kind);
+    const ended = signal ? AbortSignal.any([signal, this.stopping.signal]) : this.stopping.signal;
     let session: InspectorSession | undefined;
     try {
       // Loaded when asked for: a node built without the inspector still runs the controller.
@@ -42,13 +50,13 @@ export class Profiler {
       if (kind === 'cpu') {
         await session.post('Profiler.enable');
         await session.post('Profiler.start');
-        await window(seconds, signal);
+        await window(seconds, ended);
         return (await session.post('Profiler.stop')).profile;
       }
       // Allocations of the window that are still alive at its end, one sample per 32 KiB.
       await session.post('HeapProfiler.enable');
       await session.post('HeapProfiler.startSampling', { samplingInterval: 32_768 });
-      await window(seconds, signal);
+      await window(seconds, ended);
       return (await session.post('HeapProfiler.stopSampling')).profile;
     } finally {
       session?.disconnect();

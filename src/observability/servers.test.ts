@@ -114,6 +114,12 @@ describe('startSecureMetricsServer', () => {
       expect(JSON.parse(heap.body)).toHaveProperty('head');
       expect(paths).toContain('get /debug/pprof/profile');
       expect(paths).toContain('get /debug/pprof/heap');
+      // Closing the server ends a profile with minutes left to run: shutting down waits for nothing.
+      const long = call('GET', '/debug/pprof/profile?seconds=300').catch((err: Error) => err);
+      while (!profiler.isTaking('cpu')) await new Promise((r) => setTimeout(r, 5));
+      await server.close();
+      await long;
+      while (profiler.isTaking('cpu')) await new Promise((r) => setTimeout(r, 5));
     } finally {
       await server.close();
     }

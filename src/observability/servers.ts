@@ -124,23 +124,27 @@ export async function startSecureMetricsServer(
   const tls = opts.tls;
   const server = createHttpsServer({ ...tls, cert: cert.certPem, key: cert.keyPem }, (req, res) => {
     const path = (req.url ?? '').split('?')[0] ?? '';
-    void opts.auth.check(req.headers.authorization, req.method ?? 'GET', path).then((decision) => {
-      if (decision.status !== 200) {
-        opts.onRefused?.(decision, path);
-        plain(res, decision.status, decision.message);
-      } else if (path === VERBOSITY_PATH && opts.setVerbosity) {
-        setVerbosity(req, res, opts.setVerbosity);
-      } else if (PROFILE_PATHS[path] && opts.profiler) {
-        profile(req, res, opts.profiler, PROFILE_PATHS[path]);
-      } else if (path !== '/metrics') {
-        res.writeHead(404).end();
-      } else {
-        metrics.registry.metrics().then(
-          (text) => res.writeHead(200, { 'content-type': metrics.registry.contentType }).end(text),
-          (err: Error) => res.writeHead(500).end(err.message),
-        );
-      }
-    });
+    const answered = opts.auth
+      .check(req.headers.authorization, req.method ?? 'GET', path)
+      .then((decision) => {
+        if (decision.status !== 200) {
+          opts.onRefused?.(decision, path);
+          plain(res, decision.status, decision.message);
+        } else if (path === VERBOSITY_PATH && opts.setVerbosity) {
+          setVerbosity(req, res, opts.setVerbosity);
+        } else if (PROFILE_PATHS[path] && opts.profiler) {
+          profile(req, res, opts.profiler, PROFILE_PATHS[path]);
+        } else if (path !== '/metrics') {
+          res.writeHead(404).end();
+        } else {
+          metrics.registry.metrics().then(
+            (text) => res.writeHead(200, { 'content-type': metrics.registry.contentType }).end(text),
+            (err: Error) => res.writeHead(500).end(err.message),
+          );
+        }
+      });
+    // Whatever throws while answering ends this connection, not the process.
+    answered.catch(() => res.destroy());
   });
   const renew = setInterval(() => {
     if (cert.notAfter.getTime() - now() > RENEW_BEFORE_MS) return;
@@ -154,7 +158,12 @@ export async function startSecureMetricsServer(
     certPem: () => cert.certPem,
     close: () => {
       clearInterval(renew);
-      return running.close();
+      // A profile's window may have minutes to run: end it, and every connection, so that
+      // shutting down waits for nothing.
+      opts.profiler?.stopAll();
+      const closed = running.close();
+      server.closeAllConnections();
+      return closed;
     },
   };
 }
@@ -196,20 +205,25 @@ function profile(req: IncomingMessage, res: ServerResponse, profiler: Profiler, 
     plain(res, 400, (err as Error).message);
     return;
   }
-  // A client that goes away ends the window early; its profile is not written anywhere.
+  // A client that goes away ends the window early (also while it was being authorized, before
+  // this listener); its profile is not written anywhere.
+  if (req.socket.destroyed || res.destroyed) return;
   const gone = new AbortController();
   res.once('close', () => gone.abort());
-  profiler.take(kind, seconds, gone.signal).then(
-    (taken) => {
-      if (gone.signal.aborted) return;
-      const file = kind === 'cpu' ? 'cpu.cpuprofile' : 'heap.heapprofile';
-      res
-        .writeHead(200, {
-          'content-type': 'application/json',
-          'content-disposition': `attachment; filename="${file}"`,
-        })
-        .end(JSON.stringify(taken));
-    },
-    (err: Error) => plain(res, err instanceof ProfileBusy ? 409 : 500, err.message),
-  );
+  profiler
+    .take(kind, seconds, gone.signal)
+    .then(
+      (taken) => {
+        if (gone.signal.aborted) return;
+        const file = kind === 'cpu' ? 'cpu.cpuprofile' : 'heap.heapprofile';
+        res
+          .writeHead(200, {
+            'content-type': 'application/json',
+            'content-disposition': `attachment; filename="${file}"`,
+          })
+          .end(JSON.stringify(taken));
+      },
+      (err: Error) => plain(res, err instanceof ProfileBusy ? 409 : 500, err.message),
+    )
+    .catch(() => res.destroy());
 }
