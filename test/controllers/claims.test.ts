@@ -7,6 +7,7 @@ import {
   createClaim,
   createNamespace,
   createPool,
+  eventCount,
   get,
   listAddresses,
   poolPath,
@@ -189,12 +190,7 @@ describe('the claim controller', () => {
     // Woken again while the pool stays full (here by label changes): one Warning, not one a wake-up.
     await touchClaim(cp.access, ctl, claimPath(ns, 'second'));
     await ctl.manager.flushEvents();
-    const events = await cp.access.request<{ items: { reason: string; count?: number }[] }>(
-      'GET',
-      `/api/v1/namespaces/${ns}/events?fieldSelector=involvedObject.name=second`,
-    );
-    const exhausted = events.body.items.filter((e) => e.reason === 'PoolExhausted');
-    expect(exhausted.reduce((n, e) => n + (e.count ?? 1), 0)).toBe(1);
+    expect(await eventCount(cp.access, ns, 'second', 'PoolExhausted')).toBe(1);
     expect((await cp.access.request('DELETE', claimPath(ns, 'first'))).status).toBe(200);
     await waitFor('the first claim and its IPAddress to be gone', async () => {
       const [c, a] = [

@@ -191,6 +191,20 @@ export async function listAddresses(access: ClusterAccess, ns?: string): Promise
   return res.body.items;
 }
 
+/** How often an event of this reason was recorded for the named object (repeats bump count). */
+export async function eventCount(
+  access: ClusterAccess,
+  ns: string,
+  name: string,
+  reason: string,
+): Promise<number> {
+  const res = await access.request<{ items: { reason: string; count?: number }[] }>(
+    'GET',
+    `/api/v1/namespaces/${ns}/events?fieldSelector=involvedObject.name=${name}`,
+  );
+  return res.body.items.filter((e) => e.reason === reason).reduce((n, e) => n + (e.count ?? 1), 0);
+}
+
 /** Reconciles of claims so far (controller="ipaddressclaim"), whatever their result. */
 export async function claimReconciles(ctl: RunningController): Promise<number> {
   return (await ctl.metrics.reconciles.get()).values.reduce(

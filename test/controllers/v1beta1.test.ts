@@ -9,6 +9,7 @@ import {
   crdPaths,
   createNamespace,
   createPool,
+  eventCount,
   IPAM,
   type RunningController,
   startController,
@@ -231,11 +232,6 @@ describe('a cluster with Cluster API 1.6–1.8 (v1beta1 claims without status.v1
     // reconcile that finds it still waiting writes no second warning.
     await touchClaim(cp.access, ctl, path('second'));
     await ctl.manager.flushEvents();
-    const events = await cp.access.request<{ items: { reason: string; count?: number }[] }>(
-      'GET',
-      `/api/v1/namespaces/${ns}/events?fieldSelector=involvedObject.name=second`,
-    );
-    const warned = events.body.items.filter((e) => e.reason === 'PoolExhausted');
-    expect(warned.reduce((n, e) => n + (e.count ?? 1), 0)).toBe(1);
+    expect(await eventCount(cp.access, ns, 'second', 'PoolExhausted')).toBe(1);
   });
 });

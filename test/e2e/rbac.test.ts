@@ -210,19 +210,27 @@ describe('the controller with only the RBAC of its install manifests', () => {
     expect(output()).not.toMatch(/forbidden|Authentication failed/i);
   });
 
-  it('sets its log level at run time for a user allowed to PUT /debug/flags/v, as Cluster API does', async () => {
-    const a = cp.access;
-    const role = await a.request('POST', '/apis/rbac.authorization.k8s.io/v1/clusterroles', {
-      metadata: { name: 'ipam-log-level' },
-      rules: [{ nonResourceURLs: ['/debug/flags/v'], verbs: ['put'] }],
+  /** Lets service account monitoring/operator use one verb on one non-resource URL. */
+  async function grantOperator(name: string, url: string, verb: string): Promise<void> {
+    const role = await cp.access.request('POST', '/apis/rbac.authorization.k8s.io/v1/clusterroles', {
+      metadata: { name: `ipam-${name}` },
+      rules: [{ nonResourceURLs: [url], verbs: [verb] }],
     });
     expect(role.status).toBe(201);
-    const binding = await a.request('POST', '/apis/rbac.authorization.k8s.io/v1/clusterrolebindings', {
-      metadata: { name: 'operator-log-level' },
-      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'ipam-log-level' },
-      subjects: [{ kind: 'ServiceAccount', name: 'operator', namespace: 'monitoring' }],
-    });
+    const binding = await cp.access.request(
+      'POST',
+      '/apis/rbac.authorization.k8s.io/v1/clusterrolebindings',
+      {
+        metadata: { name: `operator-${name}` },
+        roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: `ipam-${name}` },
+        subjects: [{ kind: 'ServiceAccount', name: 'operator', namespace: 'monitoring' }],
+      },
+    );
     expect(binding.status).toBe(201);
+  }
+
+  it('sets its log level at run time for a user allowed to PUT /debug/flags/v, as Cluster API does', async () => {
+    await grantOperator('log-level', '/debug/flags/v', 'put');
     const [operator, prometheus] = [await token('operator'), await token('prometheus')];
     const put = (bearer: string, body: string) =>
       httpsCall(metricsPort, served.toString(), 'PUT', '/debug/flags/v', bearer, body);
@@ -244,18 +252,7 @@ describe('the controller with only the RBAC of its install manifests', () => {
   });
 
   it('serves profiles to a user allowed to GET /debug/pprof/*, where Cluster API serves pprof', async () => {
-    const a = cp.access;
-    const role = await a.request('POST', '/apis/rbac.authorization.k8s.io/v1/clusterroles', {
-      metadata: { name: 'ipam-profiles' },
-      rules: [{ nonResourceURLs: ['/debug/pprof/*'], verbs: ['get'] }],
-    });
-    expect(role.status).toBe(201);
-    const binding = await a.request('POST', '/apis/rbac.authorization.k8s.io/v1/clusterrolebindings', {
-      metadata: { name: 'operator-profiles' },
-      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'ipam-profiles' },
-      subjects: [{ kind: 'ServiceAccount', name: 'operator', namespace: 'monitoring' }],
-    });
-    expect(binding.status).toBe(201);
+    await grantOperator('profiles', '/debug/pprof/*', 'get');
     const [operator, prometheus] = [await token('operator'), await token('prometheus')];
     const get = (bearer: string) =>
       httpsCall(metricsPort, served.toString(), 'GET', '/debug/pprof/profile?seconds=1', bearer);
