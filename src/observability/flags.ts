@@ -97,7 +97,7 @@ const spec: Record<string, FlagSpec> = {
   'diagnostics-address': {
     field: 'diagnosticsAddress',
     kind: 'string',
-    help: 'Address of /metrics and /debug/flags/v: HTTPS behind authentication and authorization, unless --insecure-diagnostics ("0" disables it).',
+    help: 'Address of /metrics, /debug/flags/v and the profiles under /debug/pprof/: HTTPS behind authentication and authorization, unless --insecure-diagnostics ("0" disables it).',
   },
   'insecure-diagnostics': {
     field: 'insecureDiagnostics',
