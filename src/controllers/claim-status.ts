@@ -75,8 +75,8 @@ export function claimConditions(ctx: ControllerContext, claim: LiveClaim): Condi
 }
 
 /**
- * The claim's Ready state as last written: from its metav1 conditions, or on a v1beta1 claim whose
- * schema has no status.v1beta2 (Cluster API before 1.9) from its v1beta1 conditions.
+ * The claim's Ready state as last written: from its metav1 conditions, or, on a v1beta1 claim that
+ * has none (Cluster API before 1.9 prunes status.v1beta2), from its v1beta1 conditions.
  */
 export function claimReady(
   ctx: ControllerContext,
