@@ -357,6 +357,24 @@ describe('the claim controller', () => {
     });
   });
 
+  it('says why a pool with thousands of invalid addresses is invalid, within what the schemas take', async () => {
+    // Every bad entry is named in the message: 3,000 of them are ~250 KB, where a condition's
+    // message may have 32,768 characters (more and the whole status write is refused).
+    const addresses = Array.from({ length: 3000 }, (_, i) => `not-an-address-${i}`);
+    await createPool(cp.access, 'InClusterIPPool', ns, 'many-bad', { addresses, prefix: 24 });
+    await createClaim(cp.access, ns, 'on-many-bad', { kind: 'InClusterIPPool', name: 'many-bad' });
+    const claim = await waitForReason(cp.access, ns, 'on-many-bad', 'PoolNotReady');
+    const message = readyOf(claim)?.message ?? '';
+    expect(message).toContain('not-an-address-0');
+    expect(message.length).toBeLessThanOrEqual(32_768);
+    const poolReady = await waitFor('the pool Ready=False', async () => {
+      const c = readyOf(await get(cp.access, poolPath('InClusterIPPool', ns, 'many-bad')));
+      return c?.status === 'False' ? c : undefined;
+    });
+    expect(poolReady.reason).toBe('InvalidSpec');
+    expect(poolReady.message.length).toBeLessThanOrEqual(32_768);
+  });
+
   it('keeps pool status exact, with free never negative after the pool shrinks', async () => {
     await createPool(cp.access, 'InClusterIPPool', ns, 'shrink', {
       addresses: ['10.8.0.10-10.8.0.13'],
