@@ -75,6 +75,16 @@ export function claimConditions(ctx: ControllerContext, claim: LiveClaim): Condi
 }
 
 /**
+ * The claim's Cluster API v1beta1 conditions, as they came (unchecked): status.conditions on
+ * v1beta1; on v1beta2 status.deprecated.v1beta1.conditions, which claims stored as v1beta1 keep.
+ */
+function v1beta1Conditions(ctx: ControllerContext, claim: LiveClaim): unknown[] | undefined {
+  return ctx.capiApiVersion.endsWith('/v1beta1')
+    ? (claim.status?.conditions as unknown[] | undefined)
+    : claim.status?.deprecated?.v1beta1?.conditions;
+}
+
+/**
  * The claim's Ready state as last written: from its metav1 conditions, or, on a v1beta1 claim that
  * has none (Cluster API before 1.9 prunes status.v1beta2), from its v1beta1 conditions.
  */
@@ -84,10 +94,9 @@ export function claimReady(
 ): { reason?: string | undefined; message?: string | undefined } | undefined {
   const ready = claimConditions(ctx, claim)?.find((c) => c.type === READY);
   if (ready || !ctx.capiApiVersion.endsWith('/v1beta1')) return ready;
-  const v1 = claim.status?.conditions as unknown[] | undefined;
-  return (v1 as { type?: string; reason?: string; message?: string }[] | undefined)?.find(
-    (c) => c?.type === READY,
-  );
+  return (
+    v1beta1Conditions(ctx, claim) as { type?: string; reason?: string; message?: string }[] | undefined
+  )?.find((c) => c?.type === READY);
 }
 
 /**
@@ -131,23 +140,20 @@ export async function writeConditions(
   // already (claims stored as v1beta1 before Cluster API 1.11 keep it in status.deprecated), so
   // that what a v1beta1 reader is shown does not stay behind.
   const readyInput = inputs.find((i) => i.type === READY);
-  const deprecated = v1beta1 ? undefined : claim.status?.deprecated?.v1beta1;
-  const v1beta1Current = v1beta1
-    ? (claim.status?.conditions as unknown[] | undefined)
-    : deprecated?.conditions;
-  const v1beta1Conditions =
+  const v1beta1Current = v1beta1Conditions(ctx, claim);
+  const v1Conditions =
     readyInput && (v1beta1 || v1beta1Current !== undefined)
       ? setV1Beta1Condition(v1beta1Current, v1beta1Ready(readyInput))
       : undefined;
   const addressRefChanged = addressName !== undefined && claim.status?.addressRef?.name !== addressName;
-  if (!changed && !addressRefChanged && !v1beta1Conditions) return;
+  if (!changed && !addressRefChanged && !v1Conditions) return;
   const patch: Record<string, unknown> = !changed
     ? {}
     : v1beta1
       ? { v1beta2: { conditions } }
       : { conditions };
-  if (v1beta1Conditions && v1beta1) patch.conditions = v1beta1Conditions;
-  if (v1beta1Conditions && !v1beta1) patch.deprecated = { v1beta1: { conditions: v1beta1Conditions } };
+  if (v1Conditions && v1beta1) patch.conditions = v1Conditions;
+  if (v1Conditions && !v1beta1) patch.deprecated = { v1beta1: { conditions: v1Conditions } };
   if (addressName !== undefined) patch.addressRef = { name: addressName };
   try {
     const updated = await ctx.client.patchStatus<LiveClaim>(
