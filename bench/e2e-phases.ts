@@ -253,7 +253,11 @@ export class Bench {
   }
 
   /** The provider: N claims created first, then the controller, started as in a pod, binds them. */
-  async controllerPhase(ns: string, extraArgs: readonly string[] = []): Promise<ControllerStats> {
+  async controllerPhase(
+    ns: string,
+    extraArgs: readonly string[] = [],
+    nodeFlags: readonly string[] = this.cfg.nodeFlags,
+  ): Promise<ControllerStats> {
     const { a, cfg } = this;
     await this.namespace(ns);
     const createStart = performance.now();
@@ -274,7 +278,7 @@ export class Bench {
     const controller = spawn(
       process.execPath,
       [
-        ...cfg.nodeFlags,
+        ...nodeFlags,
         join(cfg.root, 'dist/main.js'),
         `--kubeconfig=${this.cp.kubeconfigPath}`,
         '--webhook-port=0',

@@ -21,6 +21,8 @@
  *
  * BENCH_VARIANT_ARGS="--flag=x …" compares two ways of running the controller in one run: the even
  * rounds pass those extra flags (at least two rounds each; the machine's drift falls on both).
+ * BENCH_VARIANT_NODE_FLAGS="--v8-flag …" does the same with the node flags the even rounds run with
+ * (they replace the image's).
  */
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -32,7 +34,13 @@ import { controllerNodeFlags } from './image-flags.js';
 const root = dirname(dirname(fileURLToPath(import.meta.url)));
 const N = Number(process.env.BENCH_N ?? 5000);
 const IN_FLIGHT = 32;
-const VARIANT = process.env.BENCH_VARIANT_ARGS?.split(' ').filter(Boolean);
+const words = (v: string | undefined) => v?.split(' ').filter(Boolean);
+const VARIANT_ARGS = words(process.env.BENCH_VARIANT_ARGS);
+const VARIANT_NODE_FLAGS = words(process.env.BENCH_VARIANT_NODE_FLAGS);
+const VARIANT =
+  VARIANT_ARGS || VARIANT_NODE_FLAGS
+    ? { args: VARIANT_ARGS ?? [], nodeFlags: VARIANT_NODE_FLAGS }
+    : undefined;
 const ROUNDS = Math.max(VARIANT ? 4 : 1, Number(process.env.BENCH_ROUNDS ?? 3));
 const isVariant = (round: number) => VARIANT !== undefined && round % 2 === 0;
 
@@ -116,7 +124,8 @@ try {
     // BENCH_MIMIC=1: also a plain-client phase sending the controller's bodies (conditions,
     // optimistic lock) before each controller phase; what the controller costs beyond it is its own.
     if (process.env.BENCH_MIMIC) mimics.push(await bench.writePhase(`mimic-${r}`, 'controller'));
-    controllers.push(await bench.controllerPhase(`bench-${r}`, isVariant(r) ? VARIANT : []));
+    const variant = isVariant(r) ? VARIANT : undefined;
+    controllers.push(await bench.controllerPhase(`bench-${r}`, variant?.args ?? [], variant?.nodeFlags));
     baselines.push(await bench.writePhase(`baseline-${r}`, 'plain'));
   }
   const rounds = controllers.map((c, i) => {
@@ -183,7 +192,8 @@ try {
       allocRatio: round2(median(plain.map((r) => r.allocRatio))),
       ...(VARIANT
         ? {
-            variantArgs: VARIANT,
+            variantArgs: VARIANT.args,
+            ...(VARIANT.nodeFlags ? { variantNodeFlags: VARIANT.nodeFlags } : {}),
             variantRatio: round2(median(rounds.filter((r) => r.variant).map((r) => r.ratio))),
           }
         : {}),
