@@ -2,12 +2,12 @@
  * The controller manager: `node dist/main.js [flags]`. Flags are named as the Go provider's (and
  * Cluster API's), so its Deployment args work unchanged.
  */
-import { pino } from 'pino';
 import { Manager } from './controllers/manager.js';
 import { AccessReviews, KubeClient, LeaderElector } from './kube/index.js';
 import { DelegatedAuth } from './observability/delegated-auth.js';
 import { FlagError, HelpRequested, levelOf, parseFlags, usage } from './observability/flags.js';
 import { HeapStrategy, LARGE_CACHE_OBJECTS } from './observability/heap.js';
+import { processLogger } from './observability/log.js';
 import { Metrics } from './observability/metrics.js';
 import { Profiler } from './observability/profiler.js';
 import { startHealthServer, startMetricsServer, startSecureMetricsServer } from './observability/servers.js';
@@ -23,7 +23,7 @@ async function main(): Promise<number> {
   const flags = parseCommandLine(process.argv.slice(2));
   if (flags === undefined) return 0;
   // `controller` is the reconciler's key (as controller-runtime logs it): the process goes by `logger`.
-  const log = pino({ level: flags.logLevel, base: { logger: 'capi-ipam-in-cluster' } });
+  const log = processLogger(flags.logLevel);
   const metrics = new Metrics({ defaultMetrics: true });
   let host = '';
   const connectionOptions = {
