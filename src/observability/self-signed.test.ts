@@ -2,7 +2,7 @@ import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { once } from 'node:events';
 import { connect, createServer } from 'node:tls';
 import { describe, expect, it } from 'vitest';
-import { selfSignedCertificate } from './self-signed.js';
+import { selfSignedCertificate, serialNumber } from './self-signed.js';
 
 describe('selfSignedCertificate', () => {
   const now = new Date('2026-12-01T10:00:00Z');
@@ -52,6 +52,23 @@ describe('selfSignedCertificate', () => {
       socket.destroy();
     } finally {
       server.close();
+    }
+  });
+
+  it('encodes every serial as a minimal positive DER INTEGER', () => {
+    for (const first of [0x00, 0x01, 0x3f, 0x40, 0x7f, 0x80, 0xff]) {
+      const random = Buffer.from([first, 0x05, ...Array(14).fill(0xa5)]);
+      const serial = serialNumber(random);
+      expect(serial).toHaveLength(16);
+      // Positive (top bit clear) and no leading zero byte, whatever the random bytes were.
+      expect(serial[0]).toBeGreaterThanOrEqual(0x40);
+      expect(serial[0]).toBeLessThan(0x80);
+      expect(serial.subarray(1)).toEqual(random.subarray(1));
+    }
+    // Certificates in a row all parse (the old serial failed one in ~256).
+    for (let i = 0; i < 300; i++) {
+      const c = new X509Certificate(selfSignedCertificate(['localhost'], 1, now).certPem);
+      expect(c.serialNumber.length).toBe(32);
     }
   });
 });

@@ -59,6 +59,17 @@ function ipBytes(ip: string): Buffer {
   return Buffer.concat(groups.map((g) => Buffer.from(g.padStart(4, '0'), 'hex')));
 }
 
+/**
+ * A certificate serial from random bytes, as DER wants an INTEGER: positive (top bit clear) and
+ * minimal (no leading zero byte, which OpenSSL refuses as "illegal padding" — one certificate in
+ * ~256 when only the top bit was cleared).
+ */
+export function serialNumber(random: Buffer): Buffer {
+  const serial = Buffer.from(random);
+  serial[0] = 0x40 | ((serial[0] ?? 0) & 0x3f);
+  return serial;
+}
+
 const ECDSA_WITH_SHA256 = seq(oid('1.2.840.10045.4.3.2'));
 
 /**
@@ -77,8 +88,7 @@ export function selfSignedCertificate(hosts: string[], days = 365, now = new Dat
   );
   const notBefore = new Date(now.getTime() - 60_000);
   const notAfter = new Date(now.getTime() + days * 86_400_000);
-  const serial = randomBytes(16);
-  serial[0] = (serial[0] ?? 0) & 0x7f; // a positive INTEGER
+  const serial = serialNumber(randomBytes(16));
   const altNames = hosts.map((h) => (isIP(h) ? tlv(0x87, ipBytes(h)) : tlv(0x82, Buffer.from(h))));
   const extension = (id: string, critical: boolean, value: Buffer) =>
     seq(oid(id), ...(critical ? [tlv(0x01, Buffer.from([0xff]))] : []), tlv(0x04, value));
