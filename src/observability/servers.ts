@@ -148,8 +148,13 @@ export async function startSecureMetricsServer(
   });
   const renew = setInterval(() => {
     if (cert.notAfter.getTime() - now() > RENEW_BEFORE_MS) return;
-    cert = selfSignedCertificate(hosts, 365, new Date(now()));
-    server.setSecureContext({ ...tls, cert: cert.certPem, key: cert.keyPem });
+    // A renewal that fails keeps the current certificate (a month of validity left) and is tried
+    // again at the next check, rather than ending the process from a timer.
+    try {
+      const next = selfSignedCertificate(hosts, 365, new Date(now()));
+      server.setSecureContext({ ...tls, cert: next.certPem, key: next.keyPem });
+      cert = next;
+    } catch {}
   }, RENEW_CHECK_MS);
   renew.unref();
   const running = await listen(server, address);
