@@ -1,12 +1,12 @@
 import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { processLogger } from './log.js';
 
 describe('processLogger', () => {
   const dir = mkdtempSync(join(tmpdir(), 'log-test-'));
-  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   it('has each line in the stream before the call returns, with the keys Cluster API logs', () => {
     const path = join(dir, 'out.log');
