@@ -5,6 +5,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { DelegatedAuth } from './delegated-auth.js';
 import { Metrics } from './metrics.js';
 import { Profiler } from './profiler.js';
+import { selfSignedCertificate } from './self-signed.js';
 import { startHealthServer, startSecureMetricsServer } from './servers.js';
 
 /** The certificate a new TLS connection is served. */
@@ -48,6 +49,40 @@ describe('startSecureMetricsServer', () => {
       expect(server.certPem()).not.toBe(first);
       expect(new Date(second.validTo).getTime()).toBe(now + 365 * 86_400_000);
       // New connections get the new one, without a restart.
+      expect(await served(server.port)).toBe(second.fingerprint256);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('keeps serving the current certificate when a renewal fails, and renews at a later check', async () => {
+    vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval'] });
+    let now = Date.parse('2026-12-01T00:00:00Z');
+    let failing = false;
+    const server = await startSecureMetricsServer('127.0.0.1:0', new Metrics(), {
+      auth: new DelegatedAuth({
+        authenticate: async () => undefined,
+        authorize: async () => ({ allowed: false }),
+      }),
+      tls: { minVersion: 'TLSv1.2' },
+      now: () => now,
+      issue: (...args) => {
+        if (failing) throw new Error('no entropy');
+        return selfSignedCertificate(...args);
+      },
+    });
+    try {
+      const first = server.certPem();
+      failing = true;
+      now += 340 * 86_400_000; // 25 days left: due, but the new one cannot be made
+      vi.advanceTimersByTime(86_400_000);
+      expect(server.certPem()).toBe(first);
+      expect(await served(server.port)).toBe(new X509Certificate(first).fingerprint256);
+      failing = false;
+      now += 86_400_000;
+      vi.advanceTimersByTime(86_400_000);
+      const second = new X509Certificate(server.certPem());
+      expect(second.fingerprint256).not.toBe(new X509Certificate(first).fingerprint256);
       expect(await served(server.port)).toBe(second.fingerprint256);
     } finally {
       await server.close();

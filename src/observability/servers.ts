@@ -96,6 +96,8 @@ export interface SecureMetricsOptions {
   profiler?: Profiler;
   /** The clock the certificate's renewal goes by (tests move it). */
   now?: () => number;
+  /** Makes the served certificate (tests make it fail). */
+  issue?: typeof selfSignedCertificate;
 }
 
 const VERBOSITY_PATH = '/debug/flags/v';
@@ -119,8 +121,9 @@ export async function startSecureMetricsServer(
   opts: SecureMetricsOptions,
 ): Promise<RunningServer & { certPem: () => string }> {
   const now = opts.now ?? Date.now;
+  const issue = opts.issue ?? selfSignedCertificate;
   const hosts = ['localhost', '127.0.0.1'];
-  let cert = selfSignedCertificate(hosts, 365, new Date(now()));
+  let cert = issue(hosts, 365, new Date(now()));
   const tls = opts.tls;
   const server = createHttpsServer({ ...tls, cert: cert.certPem, key: cert.keyPem }, (req, res) => {
     const path = (req.url ?? '').split('?')[0] ?? '';
@@ -151,7 +154,7 @@ export async function startSecureMetricsServer(
     // A renewal that fails keeps the current certificate (a month of validity left) and is tried
     // again at the next check, rather than ending the process from a timer.
     try {
-      const next = selfSignedCertificate(hosts, 365, new Date(now()));
+      const next = issue(hosts, 365, new Date(now()));
       server.setSecureContext({ ...tls, cert: next.certPem, key: next.keyPem });
       cert = next;
     } catch {}
