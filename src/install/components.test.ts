@@ -4,7 +4,13 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
 import { INSTALL_NAMESPACE } from '../api/index.js';
-import { componentObjects, RELEASE_SERIES, renderComponents, renderMetadata } from './components.js';
+import {
+  componentObjects,
+  GO_PROVIDER_SERIES,
+  RELEASE_SERIES,
+  renderComponents,
+  renderMetadata,
+} from './components.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
@@ -25,13 +31,18 @@ const CLUSTER_SCOPED = new Set([
 ]);
 
 describe('the clusterctl release artifacts', () => {
-  const objects = componentObjects('registry.example/ipam:v0.1.0') as Obj[];
+  const objects = componentObjects('registry.example/ipam:v1.2.0') as Obj[];
 
   it('metadata.yaml is up to date on disk and lists the version in package.json', () => {
     expect(readFileSync(join(root, 'metadata.yaml'), 'utf8')).toBe(renderMetadata());
     const { version } = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string };
-    const [major, minor] = version.split('.').map(Number);
+    const [major = 0, minor = 0] = version.split('.').map(Number);
     expect(RELEASE_SERIES).toContainEqual({ major, minor, contract: 'v1beta2' });
+    // clusterctl upgrades from the Go provider only to a higher version that its metadata covers.
+    for (const s of GO_PROVIDER_SERIES) {
+      expect(RELEASE_SERIES).toContainEqual(s);
+      expect(major * 1000 + minor).toBeGreaterThan(s.major * 1000 + s.minor);
+    }
   });
 
   it('holds the four CRDs first, then every provider and webhook object once', () => {
@@ -62,9 +73,9 @@ describe('the clusterctl release artifacts', () => {
   it('runs the image it is given and asks clusterctl for no variables', () => {
     const deployment = objects.find((o) => o.kind === 'Deployment');
     expect(deployment?.spec?.template?.spec?.containers?.map((c) => c.image)).toEqual([
-      'registry.example/ipam:v0.1.0',
+      'registry.example/ipam:v1.2.0',
     ]);
-    const text = renderComponents('registry.example/ipam:v0.1.0', 'v0.1.0');
+    const text = renderComponents('registry.example/ipam:v1.2.0', 'v1.2.0');
     expect(text).not.toContain('${');
     const parsed = parseAllDocuments(text).map((d) => d.toJS() as Obj);
     expect(parsed).toEqual(objects);

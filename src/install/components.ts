@@ -10,8 +10,18 @@ import { buildCrd, INSTALLED_CRD_OPTIONS, OUR_CRD_SOURCES, toYaml } from '../api
 import { webhookConfigurations, webhookServingObjects } from '../webhooks/manifests.js';
 import { PROVIDER_LABELS, providerObjects } from './manifests.js';
 
-/** The contract each release series of this provider satisfies (Cluster API ≥ 1.11 is v1beta2). */
-export const RELEASE_SERIES = [{ major: 0, minor: 1, contract: 'v1beta2' }] as const;
+/**
+ * The Go provider's release series, as its metadata.yaml maps them, then ours above them. clusterctl
+ * upgrades only to a newer version and looks up the installed one in the target's metadata, so a
+ * cluster running the Go provider (v1.0.x, v1.1.x) can `clusterctl upgrade apply` to this one only
+ * if both hold. Our series are v1beta2 (Cluster API ≥ 1.11); the code also serves v1beta1 claims.
+ */
+export const GO_PROVIDER_SERIES = [
+  { major: 0, minor: 1, contract: 'v1beta1' },
+  { major: 1, minor: 0, contract: 'v1beta1' },
+  { major: 1, minor: 1, contract: 'v1beta2' },
+] as const;
+export const RELEASE_SERIES = [...GO_PROVIDER_SERIES, { major: 1, minor: 2, contract: 'v1beta2' }] as const;
 
 interface Labelled {
   metadata: { labels?: Record<string, string> };
