@@ -163,7 +163,7 @@ export class Bench {
   /**
    * Baseline: claims of a pool kind nobody serves, then the provider's three writes per claim.
    * Style 'controller' (BENCH_MIMIC) sends the bodies the controller sends — optimistic-lock
-   * finalizer patch and conditions in the status — so a difference between it and the
+   * finalizer and status patches, conditions in the status — so a difference between it and the
    * controller is the controller's own doing.
    */
   async writePhase(ns: string, style: 'plain' | 'controller'): Promise<PhaseStats> {
@@ -191,13 +191,14 @@ export class Bench {
       const path = `${IPAM}/v1beta2/namespaces/${ns}/ipaddressclaims/${name}`;
       const { uid, rv } = claimUid.get(name) ?? { uid: '', rv: '' };
       const finalizers = ['ipam.cluster.x-k8s.io/ReleaseAddress'];
-      await must(
+      const patched = await must(
         a,
         'PATCH',
         path,
         { metadata: full ? { finalizers, resourceVersion: rv } : { finalizers } },
         MERGE_PATCH,
       );
+      const rvAfter = (patched.body as { metadata: { resourceVersion: string } }).metadata.resourceVersion;
       await must(
         a,
         'POST',
@@ -239,7 +240,9 @@ export class Bench {
         a,
         'PATCH',
         `${path}/status`,
-        { status: full ? { conditions, addressRef: { name } } : { addressRef: { name } } },
+        full
+          ? { metadata: { resourceVersion: rvAfter }, status: { conditions, addressRef: { name } } }
+          : { status: { addressRef: { name } } },
         MERGE_PATCH,
       );
     });

@@ -156,10 +156,12 @@ export async function writeConditions(
   if (v1Conditions && !v1beta1) patch.deprecated = { v1beta1: { conditions: v1Conditions } };
   if (addressName !== undefined) patch.addressRef = { name: addressName };
   try {
+    // A merge patch replaces the whole conditions list: the resourceVersion makes it fail (and the
+    // claim retry from a fresh copy) rather than drop a condition another writer added meanwhile.
     const updated = await ctx.client.patchStatus<LiveClaim>(
       ctx.claimResource,
       claim.metadata.name ?? '',
-      { status: patch },
+      { metadata: { resourceVersion: claim.metadata.resourceVersion }, status: patch },
       {
         namespace: claim.metadata.namespace,
         fieldManager: ctx.fieldManager,

@@ -1,4 +1,8 @@
+import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { writeConditions } from '../../src/controllers/claim-status.js';
+import type { ControllerContext, LiveClaim } from '../../src/controllers/context.js';
+import { isConflict } from '../../src/kube/index.js';
 import type { ControlPlane } from '../harness/control-plane.js';
 import { waitFor } from '../harness/wait.js';
 import {
@@ -580,6 +584,65 @@ describe('the claim controller', () => {
       ]);
       return left.every((o) => o === undefined);
     });
+  });
+
+  it('keeps conditions another writer set: a status write from a stale copy conflicts', async () => {
+    await createClaim(cp.access, other, 'shared-status', { kind: 'GlobalInClusterIPPool', name: 'later' });
+    await waitForReason(cp.access, other, 'shared-status', 'PoolNotFound');
+    const stale = (await get(cp.access, claimPath(other, 'shared-status'))) as unknown as LiveClaim;
+    const foo = { type: 'Foo', status: 'True', reason: 'Set', message: 'by someone else' };
+    const patched = await cp.access.request(
+      'PATCH',
+      `${claimPath(other, 'shared-status')}/status`,
+      {
+        status: {
+          conditions: [
+            ...(stale.status?.conditions ?? []),
+            { ...foo, lastTransitionTime: '2026-12-01T00:00:00Z' },
+          ],
+        },
+      },
+      { contentType: 'application/merge-patch+json' },
+    );
+    expect(patched.status).toBe(200);
+    // What a reconcile of the copy from before that write would send.
+    const ctx = {
+      client: ctl.client,
+      claimResource: {
+        group: 'ipam.cluster.x-k8s.io',
+        version: 'v1beta2',
+        plural: 'ipaddressclaims',
+        namespaced: true,
+        kind: 'IPAddressClaim',
+      },
+      capiApiVersion: 'ipam.cluster.x-k8s.io/v1beta2',
+      fieldManager: 'test',
+      log: pino({ level: 'silent' }),
+    } as unknown as ControllerContext;
+    const write = writeConditions(
+      {
+        ctx,
+        key: `${other}/shared-status`,
+        claim: stale,
+        signal: new AbortController().signal,
+        written: new Map(),
+        schema: { v1beta2StatusPruned: false },
+      },
+      [{ type: 'Ready', status: 'False', reason: 'PoolExhausted', message: 'stale' }],
+      undefined,
+    );
+    await expect(write).rejects.toSatisfy(isConflict);
+    // The controller itself works from its cache, which has Foo by now, and keeps it.
+    await createPool(cp.access, 'GlobalInClusterIPPool', '', 'later', {
+      addresses: ['10.30.0.0/30'],
+      prefix: 24,
+    });
+    await waitForAddress(cp.access, other, 'shared-status');
+    const claim = await waitFor('Ready=True', async () => {
+      const c = await get(cp.access, claimPath(other, 'shared-status'));
+      return readyOf(c)?.status === 'True' ? c : undefined;
+    });
+    expect(claim.status?.conditions).toContainEqual(expect.objectContaining(foo));
   });
 
   it('hands out distinct addresses to a burst of claims with few status writes', async () => {
