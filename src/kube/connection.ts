@@ -1,4 +1,5 @@
 import type { RequestOptions as HttpsRequestOptions } from 'node:https';
+import { createSecureContext, type SecureContext, type ConnectionOptions as TlsOptions } from 'node:tls';
 import { Agent, type Dispatcher, ProxyAgent } from 'undici';
 import { errorFromNetwork, errorFromResponse, KubeApiError } from './errors.js';
 import { type KubeConfig, KubeConfigLoader } from './kubeconfig.js';
@@ -246,9 +247,9 @@ export class Connection {
     if (proxy?.startsWith('socks')) {
       throw new Error(`SOCKS proxy ${proxy} is not supported; use an HTTP(S) proxy`);
     } else if (proxy) {
-      d = new ProxyAgent({ ...pool, uri: proxy, requestTls: creds.tls, connect: keepAlive });
+      d = new ProxyAgent({ ...pool, uri: proxy, requestTls: secureTls(creds.tls), connect: keepAlive });
     } else {
-      d = new Agent({ ...pool, connect: { ...creds.tls, ...keepAlive } });
+      d = new Agent({ ...pool, connect: { ...secureTls(creds.tls), ...keepAlive } });
     }
     d.on('connect', () => this.stats.opened++);
     d.on('disconnect', () => this.stats.closed++);
@@ -258,6 +259,17 @@ export class Connection {
     if (old) void old.close().catch(() => {});
     return d;
   }
+}
+
+/**
+ * The CA, certificate and key as one secure context, built once per dispatcher: given them
+ * loose, tls.connect parses all three again for every connection it opens (32 and more at once
+ * when the workers start).
+ */
+function secureTls(tls: Credentials['tls']): TlsOptions & { secureContext?: SecureContext } {
+  const { ca, cert, key, ...rest } = tls;
+  if (!ca && !cert && !key) return rest;
+  return { ...rest, secureContext: createSecureContext({ ca, cert, key }) };
 }
 
 function queryString(query: RequestSpec['query']): string {

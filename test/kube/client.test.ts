@@ -1,9 +1,12 @@
+import { readFileSync } from 'node:fs';
 import { mkdtemp, writeFile } from 'node:fs/promises';
+import { createRequire, syncBuiltinESMExports } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CoreV1Api } from '@kubernetes/client-node';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import type { KubeClient } from '../../src/kube/client.js';
+import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
+import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
+import { KubeClient } from '../../src/kube/client.js';
+import { Connection } from '../../src/kube/connection.js';
 import {
   isAlreadyExists,
   isConflict,
@@ -13,6 +16,7 @@ import {
   KubeApiError,
 } from '../../src/kube/errors.js';
 import type { KubeObject, ResourceDescriptor } from '../../src/kube/resource.js';
+import { selfSignedCertificate } from '../../src/observability/self-signed.js';
 import { installCustomResourceDefinitions } from '../harness/crds.js';
 import { useNamespace } from '../harness/namespace.js';
 import { type ConfigMap, clientFor, configMaps, kubeConfigFor, TcpProxy } from './helpers.js';
@@ -261,6 +265,43 @@ describe('KubeClient against the API server', () => {
     } finally {
       await pooled.close();
       await proxy.close();
+    }
+  });
+
+  it('parses its CA and client certificate once for all the connections it opens', async () => {
+    // Node's tls.connect makes a secure context from loose ca/cert/key on every connection.
+    const tls = createRequire(import.meta.url)('node:tls') as typeof import('node:tls');
+    const made = vi.spyOn(tls, 'createSecureContext');
+    syncBuiltinESMExports();
+    const fresh = clientFor(info);
+    try {
+      await Promise.all(
+        Array.from({ length: 16 }, (_, i) => fresh.get(configMaps, `absent-${i}`, ns.name).catch(() => {})),
+      );
+      expect(fresh.connectionStats().opened).toBeGreaterThan(1);
+      expect(made).toHaveBeenCalledTimes(1);
+    } finally {
+      made.mockRestore();
+      syncBuiltinESMExports();
+      await fresh.close();
+    }
+  });
+
+  it('refuses an API server whose certificate its CA did not sign', async () => {
+    const text = readFileSync(info.kubeconfigPath, 'utf8');
+    const stranger = Buffer.from(selfSignedCertificate(['127.0.0.1'], 1, new Date()).certPem).toString(
+      'base64',
+    );
+    const kc = new KubeConfig();
+    kc.loadFromString(
+      text.replace(/certificate-authority-data: .*/, `certificate-authority-data: ${stranger}`),
+    );
+    const wary = new KubeClient(new Connection(kc));
+    try {
+      const err = await rejection(wary.get(configMaps, 'absent', ns.name));
+      expect(err.message).toMatch(/certificate|self.signed|verify/i);
+    } finally {
+      await wary.close();
     }
   });
 
