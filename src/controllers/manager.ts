@@ -4,7 +4,6 @@
  * writer. Nothing is allocated before every cache has synced.
  */
 import type { Logger } from 'pino';
-import { PoolAllocator } from '../allocator/index.js';
 import {
   CAPI_VERSION_V1BETA1,
   CAPI_VERSION_V1BETA2,
@@ -44,7 +43,7 @@ import { servedPoolKinds, servedVersion } from './discovery.js';
 import { PoolStatusWriter, poolResource } from './inclusterippool.js';
 import { claimReconciler } from './ipaddressclaim.js';
 import { isProtectedAndDeleting } from './orphans.js';
-import { type AllocatorFactory, PoolRegistry } from './pool-registry.js';
+import { bitmapAllocator, PoolRegistry } from './pool-registry.js';
 import type { PoolObject } from './pool-state.js';
 
 export interface ManagerOptions {
@@ -72,26 +71,6 @@ interface CacheSet {
   registry: PoolRegistry;
   all: { relist(): Promise<void> }[];
 }
-
-/** Lowest-free bitmap allocator behind the interface the pool state needs. */
-export const bitmapAllocator: AllocatorFactory = (set) => {
-  const a = new PoolAllocator(set);
-  return {
-    reserveNext: () => a.reserveNext(),
-    reserve: (address) => {
-      const outcome = a.reserve(address);
-      return outcome === 'reserved' ? 'reserved' : outcome === 'already-reserved' ? 'taken' : 'outside';
-    },
-    release: (address) => void a.release(address),
-    get total() {
-      return a.total;
-    },
-    // In-range addresses in use; out-of-range ones are counted by the pool state.
-    get used() {
-      return a.total - a.free;
-    },
-  };
-};
 
 /** The controller's name in logs and metrics, as the Go provider's controller-runtime names it. */
 const CLAIM_CONTROLLER = 'ipaddressclaim';

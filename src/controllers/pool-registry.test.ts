@@ -1,8 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { IPAddress } from '../api/capi-types.js';
 import type { IPPool } from '../api/ippool-types.js';
-import { bitmapAllocator } from './manager.js';
-import { PoolRegistry } from './pool-registry.js';
+import { bitmapAllocator, PoolRegistry } from './pool-registry.js';
 
 const KIND = 'GlobalInClusterIPPool';
 const pool = (name: string, addresses: string[]): IPPool =>

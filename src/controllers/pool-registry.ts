@@ -4,6 +4,7 @@
  * synced, then updated event by event — so after any restart the bitmap holds exactly what the
  * API holds, and nothing is allocated before that.
  */
+import { PoolAllocator } from '../allocator/index.js';
 import type { IPAddress } from '../api/capi-types.js';
 import { isPrefixPoolKind } from '../api/constants.js';
 import { aggregateMessage } from '../api/errors.js';
@@ -16,6 +17,26 @@ import { type AddressAllocator, type PoolObject, PoolState } from './pool-state.
 import { prefixHoldKey, prefixPoolState } from './prefix-pools.js';
 
 export type AllocatorFactory = (set: AllocatableSet) => AddressAllocator;
+
+/** Lowest-free bitmap allocator behind the interface the pool state needs. */
+export const bitmapAllocator: AllocatorFactory = (set) => {
+  const a = new PoolAllocator(set);
+  return {
+    reserveNext: () => a.reserveNext(),
+    reserve: (address) => {
+      const outcome = a.reserve(address);
+      return outcome === 'reserved' ? 'reserved' : outcome === 'already-reserved' ? 'taken' : 'outside';
+    },
+    release: (address) => void a.release(address),
+    get total() {
+      return a.total;
+    },
+    // In-range addresses in use; out-of-range ones are counted by the pool state.
+    get used() {
+      return a.total - a.free;
+    },
+  };
+};
 
 export interface PoolRegistryHooks {
   /** Two IPAddresses hold one address in one pool (made by hand, or by another provider). */

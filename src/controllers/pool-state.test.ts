@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { poolAllocatableSet } from '../ip/index.js';
-import { bitmapAllocator } from './manager.js';
+import { bitmapAllocator } from './pool-registry.js';
 import { PoolState } from './pool-state.js';
 
 function pool(addresses: string[], prefix = 24): PoolState {

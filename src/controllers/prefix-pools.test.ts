@@ -1,8 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { IPAddress } from '../api/capi-types.js';
 import type { PrefixPool } from '../api/prefixpool-types.js';
-import { bitmapAllocator } from './manager.js';
-import { PoolRegistry } from './pool-registry.js';
+import { bitmapAllocator, PoolRegistry } from './pool-registry.js';
 import { prefixHoldKey } from './prefix-pools.js';
 
 const KIND = 'InClusterPrefixPool';
