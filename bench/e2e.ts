@@ -8,7 +8,8 @@
  * "Must" is Cluster API's IPAM contract: the IPAddress carries owner references to the claim
  * (controller, blockOwnerDeletion) and to the pool (blockOwnerDeletion) and the protecting
  * finalizer the Go provider writes; the status gets `addressRef`. What this provider writes beyond
- * that — the Ready and Paused conditions — is its own cost and stays on its side of the ratio.
+ * that — the Ready condition (and Paused, on claims that were paused) — is its own cost and stays
+ * on its side of the ratio.
  * The baseline writes under a user agent of its own, as a provider does: the claims' creator is
  * someone else, and each claim then carries the writer's managedFields entry beside the creator's.
  *

@@ -3,7 +3,7 @@
  * N IPAddresses (and, unless BENCH_CLAIMS=0, their N claims) in its caches, against the same
  * controller on an empty cluster and a bare `node` process, all in one run on one local control
  * plane. The objects are what a steady-state cluster holds after the controller bound every claim
- * — claim with finalizer, Ready/Paused conditions and addressRef; IPAddress with finalizer and
+ * — claim with finalizer, Ready condition and addressRef; IPAddress with finalizer and
  * owner references — so the controller starts, syncs, finds nothing to write, and is measured.
  * Prints one JSON line. The controller runs as in a pod (`node dist/main.js`, its own process);
  * RSS and peak RSS are VmRSS / VmHWM from /proc, heap figures from its own /metrics, sampled once
@@ -293,14 +293,6 @@ try {
                 status: 'True',
                 reason: 'AddressAllocated',
                 message: `Address ${address} allocated from GlobalInClusterIPPool ${POOL}`,
-                lastTransitionTime: now,
-                observedGeneration: meta.generation,
-              },
-              {
-                type: 'Paused',
-                status: 'False',
-                reason: 'NotPaused',
-                message: '',
                 lastTransitionTime: now,
                 observedGeneration: meta.generation,
               },

@@ -30,6 +30,7 @@ import {
 import {
   type ClaimSchema,
   cacheBehindOwnWrite,
+  claimConditions,
   claimReady,
   PAUSED,
   READY,
@@ -325,7 +326,15 @@ async function setPaused(run: Run, message: string): Promise<Step> {
   return writeConditions(run, [{ type: PAUSED, status: 'True', reason: Reasons.Paused, message }], undefined);
 }
 
+/**
+ * Ready, and Paused=False only on a claim that carries a Paused condition already (it was paused
+ * once): one left at True would say it is still held. A claim never paused carries Ready alone —
+ * the only condition type Cluster API's IPAddressClaim names, and the only one the Go provider's
+ * conditions branch writes; Paused=False on every claim costs the API server ~8 % more work per
+ * allocation (docs/design-notes.md) and tells nobody anything.
+ */
 async function setStatus(run: Run, readyCondition: ConditionInput, addressName?: string): Promise<Step> {
+  const wasPaused = claimConditions(run.ctx, run.claim)?.some((c) => c.type === PAUSED) ?? false;
   const notPaused: ConditionInput = { type: PAUSED, status: 'False', reason: Reasons.NotPaused, message: '' };
-  return writeConditions(run, [readyCondition, notPaused], addressName);
+  return writeConditions(run, wasPaused ? [readyCondition, notPaused] : [readyCondition], addressName);
 }

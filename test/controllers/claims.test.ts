@@ -90,6 +90,8 @@ describe('the claim controller', () => {
     const claim = await get(cp.access, claimPath(ns, 'vm-0'));
     expect(claim?.metadata.finalizers).toContain('ipam.cluster.x-k8s.io/ReleaseAddress');
     expect(readyOf(claim)).toMatchObject({ status: 'True', reason: 'AddressAllocated' });
+    // Never paused: Ready alone, as Cluster API's IPAddressClaim names it (no Paused=False).
+    expect(claim?.status?.conditions?.map((c) => c.type)).toEqual(['Ready']);
   });
 
   it('leaves claims of other providers alone', async () => {
@@ -144,7 +146,11 @@ describe('the claim controller', () => {
       { contentType: 'application/merge-patch+json' },
     );
     expect(seeded.status, seeded.text).toBe(200);
-    await touchClaim(cp.access, ctl, claimPath(ns, 'upgraded'), 1);
+    // The seeding write's own event reconciles the claim (a count of reconciles could be met by
+    // the echo of the controller's earlier write, still on its way).
+    await waitFor('the v1beta1 Ready to be corrected', async () =>
+      (await v1Ready('upgraded'))?.status === 'False' ? true : undefined,
+    );
     expect(await v1Ready('upgraded')).toMatchObject({
       status: 'False',
       severity: 'Warning',
@@ -275,6 +281,15 @@ describe('the claim controller', () => {
     );
     expect(patched.status).toBe(200);
     expect(await waitForAddress(cp.access, ns, 'on-paused')).toBe('10.5.0.1');
+    // Once paused, the condition stays and says it no longer is, in the write that binds it.
+    const bound = await waitFor('Ready=True on the unpaused claim', async () => {
+      const c = await get(cp.access, claimPath(ns, 'on-paused'));
+      return readyOf(c)?.status === 'True' ? c : undefined;
+    });
+    expect(bound.status?.conditions?.find((x) => x.type === 'Paused')).toMatchObject({
+      status: 'False',
+      reason: 'NotPaused',
+    });
   });
 
   it('waits for a missing Cluster, holds while it is paused and proceeds when unpaused', async () => {
