@@ -134,3 +134,8 @@ export function isTransient(err: unknown): boolean {
       err.reason === 'InternalError')
   );
 }
+
+/** A kubeconfig (or what it names: files, an exec plugin) that cannot give credentials. */
+export class KubeConfigError extends Error {
+  override readonly name = 'KubeConfigError';
+}

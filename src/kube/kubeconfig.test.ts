@@ -5,7 +5,8 @@ import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Connection } from './connection.js';
-import { KubeConfigError, KubeConfigLoader, parseExecCredential } from './kubeconfig.js';
+import { parseExecCredential } from './exec-credential.js';
+import { KubeConfigError, KubeConfigLoader } from './kubeconfig.js';
 
 const b64 = (s: string) => Buffer.from(s).toString('base64');
 
