@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { RateLimiter } from './backoff.js';
+import { KubeApiError } from './errors.js';
+import type { Logger } from './logger.js';
 import { WorkQueue } from './queue.js';
 import { runWorkers } from './workers.js';
 
@@ -40,6 +42,39 @@ describe('runWorkers', () => {
     await pool.stop({ drain: true });
     expect(attempts).toBe(3);
     expect(limiter.failures.has('a')).toBe(false);
+  });
+
+  it('retries a Conflict like any failure, logging it as information rather than an error', async () => {
+    const lines: [string, string | undefined][] = [];
+    const record = (level: string) => (_: object, msg?: string) => lines.push([level, msg]);
+    const logger: Logger = {
+      debug: record('debug'),
+      info: record('info'),
+      warn: record('warn'),
+      error: record('error'),
+    };
+    const outcomes: string[] = [];
+    const q = new WorkQueue<string>({ rateLimiter: countingLimiter() });
+    let attempts = 0;
+    const succeeded = deferred();
+    const pool = runWorkers(
+      q,
+      async () => {
+        attempts++;
+        if (attempts === 1) throw new KubeApiError('Conflict', 'the object has been modified', 409);
+        if (attempts === 2) throw new Error('connection reset');
+        succeeded.resolve();
+      },
+      { logger, onReconciled: (o) => outcomes.push(o) },
+    );
+    q.add('a');
+    await succeeded.promise;
+    await pool.stop({ drain: true });
+    expect(outcomes).toEqual(['error', 'error', 'success']);
+    expect(lines).toEqual([
+      ['info', 'object changed since it was read, will retry'],
+      ['error', 'reconcile failed, will retry with backoff'],
+    ]);
   });
 
   it('reconciles a key again after the delay it asked for', async () => {

@@ -1,3 +1,4 @@
+import { isConflict } from './errors.js';
 import type { InformerHandlers } from './informer.js';
 import { type Logger, silentLogger } from './logger.js';
 import type { WorkQueue } from './queue.js';
@@ -74,14 +75,16 @@ export function runWorkers<K>(
       } catch (err) {
         opts.onReconciled?.('error', performance.now() - started);
         if (!abort.signal.aborted) {
-          log.error(
-            {
-              controller: opts.name,
-              key: String(key),
-              err: err instanceof Error ? err.message : String(err),
-            },
-            'reconcile failed, will retry with backoff',
-          );
+          const fields = {
+            controller: opts.name,
+            key: String(key),
+            err: err instanceof Error ? err.message : String(err),
+          };
+          // A Conflict is an optimistic lock doing its job: the object changed since it was read,
+          // and the retry reads the newer copy. Counted as an error (as controller-runtime does),
+          // but no error line for it: at error level it would page someone over nothing.
+          if (isConflict(err)) log.info(fields, 'object changed since it was read, will retry');
+          else log.error(fields, 'reconcile failed, will retry with backoff');
           queue.addRateLimited(key);
         }
       } finally {
