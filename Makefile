@@ -10,9 +10,9 @@ DEPS_STAMP := node_modules/.deps-installed
 help: ## Show the targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  %-16s %s\n", $$1, $$2}'
 
-# `npm install` honours package-lock.json; `npm ci` is not used because npm 11 refuses the lock it
-# writes itself (it records only this platform's optional packages of Biome). package.json's
-# allowScripts lets the `node` package (Node 24) and esbuild run their install scripts.
+# `npm install` honours package-lock.json and, unlike `npm ci` (which the image uses), keeps
+# node_modules when package.json changes. package.json's allowScripts lets the `node` package
+# (Node 24) and esbuild run their install scripts.
 $(DEPS_STAMP): package.json package-lock.json
 	$(NPM) install --no-audit --no-fund
 	@touch $@
