@@ -51,6 +51,47 @@ export function poolResource(kind: string): ResourceDescriptor {
   };
 }
 
+/** One ProtectPool patch in flight per pool, however many claims and writers wait for it. */
+const protecting = new WeakMap<PoolState, Promise<void>>();
+
+/**
+ * Puts ProtectPool on the pool, unless it carries it. No IPAddress is created in a pool without
+ * it: a pool deleted before its first status write would otherwise go at once and leave its
+ * IPAddresses pointing at nothing (webhooks off, or skipped with the annotation).
+ */
+export function protectPool(ctx: ControllerContext, state: PoolState): Promise<void> {
+  const finalizers = state.pool.metadata?.finalizers ?? [];
+  if (finalizers.includes(FINALIZER_PROTECT_POOL)) return Promise.resolve();
+  let pending = protecting.get(state);
+  if (!pending) {
+    pending = patchProtectPool(ctx, state).finally(() => protecting.delete(state));
+    protecting.set(state, pending);
+  }
+  return pending;
+}
+
+async function patchProtectPool(ctx: ControllerContext, state: PoolState): Promise<void> {
+  const meta = state.pool.metadata ?? {};
+  const updated = await ctx.client.patch<PoolState['pool'] & { metadata: { resourceVersion?: string } }>(
+    poolResource(state.kind),
+    meta.name ?? '',
+    {
+      metadata: {
+        finalizers: [...(meta.finalizers ?? []), FINALIZER_PROTECT_POOL],
+        // Fails (and is retried) rather than overwrite a list someone changed meanwhile.
+        resourceVersion: meta.resourceVersion,
+      },
+    },
+    { namespace: meta.namespace, fieldManager: ctx.fieldManager },
+  );
+  // Unless the informer stored a newer copy meanwhile (a deletion, say), which must win.
+  const newer = compareResourceVersions(
+    updated.metadata.resourceVersion,
+    state.pool.metadata?.resourceVersion,
+  );
+  if (newer === undefined || newer > 0) state.pool = updated;
+}
+
 function cap(n: bigint): bigint {
   return n > MAX_INT64 ? MAX_INT64 : n;
 }
@@ -237,23 +278,7 @@ export class PoolStatusWriter {
     let finalizerError: unknown;
     if (!finalizers.includes(FINALIZER_PROTECT_POOL)) {
       try {
-        const updated = await ctx.client.patch<typeof pool & { metadata: object }>(
-          resource,
-          meta.name ?? '',
-          {
-            metadata: {
-              finalizers: [...finalizers, FINALIZER_PROTECT_POOL],
-              resourceVersion: meta.resourceVersion,
-            },
-          },
-          opts,
-        );
-        // Unless the informer stored a newer copy meanwhile (a deletion, say), which must win.
-        const newer = compareResourceVersions(
-          updated.metadata.resourceVersion,
-          state.pool.metadata?.resourceVersion,
-        );
-        if (newer === undefined || newer > 0) state.pool = updated;
+        await protectPool(ctx, state);
       } catch (err) {
         if (isNotFound(err)) throw err;
         finalizerError = err;

@@ -7,13 +7,14 @@ import { randomUUID } from 'node:crypto';
 import {
   ANNOTATION_PAUSED,
   FINALIZER_PROTECT_ADDRESS,
+  FINALIZER_PROTECT_POOL,
   FINALIZER_RELEASE_ADDRESS,
   isPrefixPoolKind,
 } from '../api/constants.js';
 import {
   isAlreadyExists,
   isNotFound,
-  isTransient,
+  KubeApiError,
   type ReconcileResult,
   type Reconciler,
 } from '../kube/index.js';
@@ -41,7 +42,8 @@ import {
 } from './claim-status.js';
 import type { ConditionInput } from './conditions.js';
 import type { ControllerContext, LiveAddress, LiveClaim } from './context.js';
-import { releaseOrphanAddress } from './orphans.js';
+import { protectPool } from './inclusterippool.js';
+import { owningClaimUid, releaseOrphanAddress } from './orphans.js';
 import type { PoolState } from './pool-state.js';
 
 /** Claims waiting on an exhausted pool also retry this often, in case a wake-up is missed. */
@@ -152,6 +154,14 @@ async function ensureAddress(run: Run, pool: PoolState): Promise<Step> {
       ready('False', Reasons.PoolNotReady, `${poolName(pool)} is invalid: ${pool.invalidReason}`),
     );
   }
+  if (!(pool.pool.metadata?.finalizers ?? []).includes(FINALIZER_PROTECT_POOL)) {
+    // The API server refuses new finalizers on an object being deleted: such a pool is going.
+    if (isDeleting(pool.pool)) {
+      const message = `${poolName(pool)} is being deleted; no address is handed out from it`;
+      return setStatus(run, ready('False', Reasons.PoolNotReady, message));
+    }
+    await protectPool(ctx, pool);
+  }
   const address = pool.reserveNext(key);
   if (address === undefined) {
     pool.waiting.add(key);
@@ -183,14 +193,15 @@ async function ensureAddress(run: Run, pool: PoolState): Promise<Step> {
     });
   } catch (err) {
     if (isAlreadyExists(err)) return adoptAfterConflict(run, pool);
-    if (!isTransient(err)) {
+    if (isRefused(err)) {
       ctx.registry.releaseReservation(pool, key);
       const message = `creating IPAddress ${key} failed: ${(err as Error).message}`;
       ctx.recorder.warning(claim, Reasons.AllocationFailed, message);
       await setStatus(run, ready('False', Reasons.AllocationFailed, message));
     }
-    // A transient failure may have created the object anyway (the answer was lost): keep the
-    // reservation so no other claim gets the address; the retry finds the object or creates it.
+    // Anything else may have created the object anyway (a 5xx from the API server or a proxy in
+    // front of it, a lost answer): keep the reservation so no other claim gets the address; the
+    // retry finds the object or creates it, and a claim gone meanwhile is released (orphans.ts).
     throw err;
   }
   ctx.registry.observeOwnWrite(created);
@@ -265,7 +276,13 @@ async function release(run: Run, pool: PoolState | undefined): Promise<Step> {
   } catch (err) {
     if (!isNotFound(err)) throw err;
   }
-  if (address) {
+  if (address && !belongsToClaim(address, claim)) {
+    run.log.info(
+      { address: address.spec?.address },
+      `IPAddress ${key} belongs to another claim or pool; left in place`,
+    );
+    if (pool) ctx.registry.releaseReservation(pool, key);
+  } else if (address) {
     const finalizers = address.metadata.finalizers ?? [];
     if (finalizers.includes(FINALIZER_PROTECT_ADDRESS)) {
       await ignoreNotFound(
@@ -282,7 +299,11 @@ async function release(run: Run, pool: PoolState | undefined): Promise<Step> {
         ),
       );
     }
-    await ignoreNotFound(ctx.client.delete(ctx.addressResource, name, ns, { signal: run.signal }));
+    // The UID precondition: an IPAddress made meanwhile under this name is not this one.
+    const preconditions = { uid: address.metadata.uid };
+    await ignoreNotFound(
+      ctx.client.delete(ctx.addressResource, name, ns, { signal: run.signal, preconditions }),
+    );
     if (pool) ctx.metrics.releases.inc({ pool: pool.key });
     ctx.recorder.normal(claim, 'AddressReleased', `Released ${address.spec?.address} of IPAddress ${key}`);
     run.log.info({ address: address.spec?.address }, `IPAddress ${key} has been released`);
@@ -303,6 +324,30 @@ async function release(run: Run, pool: PoolState | undefined): Promise<Step> {
     ),
   );
   return;
+}
+
+/**
+ * A definite refusal: the API server answered 4xx, so the object was not created. 408 and 429 are
+ * answers too, but the first says the request timed out somewhere and the second may come from a
+ * proxy that passed the request on; neither proves nothing was written.
+ */
+function isRefused(err: unknown): boolean {
+  return (
+    err instanceof KubeApiError && err.code >= 400 && err.code < 500 && err.code !== 408 && err.code !== 429
+  );
+}
+
+/**
+ * Is this IPAddress the claim's to release? Ours from this claim (its UID controls it), or one in
+ * the claim's pool that no other claim controls. An IPAddress named like the claim in another pool
+ * (adoption refused it as AllocationFailed) belongs to someone else and stays.
+ */
+function belongsToClaim(address: LiveAddress, claim: LiveClaim): boolean {
+  const owner = owningClaimUid(address);
+  if (owner !== undefined) return owner === claim.metadata.uid;
+  const ref = address.spec?.poolRef;
+  const ns = claim.metadata.namespace;
+  return ref !== undefined && poolKeyOfRef(ref, ns) === poolKeyOfRef(claim.spec.poolRef, ns);
 }
 
 async function ignoreNotFound(p: Promise<unknown>): Promise<void> {

@@ -42,7 +42,7 @@ import type { ControllerContext, Live, LiveAddress, LiveClaim, LiveCluster } fro
 import { servedPoolKinds, servedVersion } from './discovery.js';
 import { PoolStatusWriter, poolResource } from './inclusterippool.js';
 import { claimReconciler } from './ipaddressclaim.js';
-import { isProtectedAndDeleting } from './orphans.js';
+import { isOrphanCandidate } from './orphans.js';
 import { bitmapAllocator, PoolRegistry } from './pool-registry.js';
 import type { PoolObject } from './pool-state.js';
 
@@ -295,11 +295,10 @@ export class Manager {
     claims.addHandlers({
       onAdd: (c) => this.started && handlesPoolRef(c.spec?.poolRef) && enqueue(objectKey(c)),
       onUpdate: (_o, c) => this.started && handlesPoolRef(c.spec?.poolRef) && enqueue(objectKey(c)),
-      onDelete: (c) => {
-        if (!this.started || !handlesPoolRef(c.spec?.poolRef)) return;
-        const pool = registry.get(poolKeyOfRef(c.spec.poolRef, c.metadata.namespace));
-        if (pool) registry.releaseReservation(pool, objectKey(c));
-      },
+      // Not released here: a create for this claim may be in flight (the queue runs one reconcile
+      // per key at a time), and its address freed under it would be handed out twice. The
+      // reconciler, once the claim is gone, frees the reservation or releases what was created.
+      onDelete: (c) => this.started && handlesPoolRef(c.spec?.poolRef) && enqueue(objectKey(c)),
     });
     addresses.addHandlers({
       onAdd: (a) => {
@@ -310,11 +309,11 @@ export class Manager {
       onUpdate: (_o, a) => {
         if (!this.started) return;
         registry.observeAddress(a);
-        if (claims.cache.get(objectKey(a)) || isProtectedAndDeleting(a)) enqueue(objectKey(a));
+        if (claims.cache.get(objectKey(a)) || isOrphanCandidate(a)) enqueue(objectKey(a));
       },
       onDelete: (a) => {
         if (!this.started) return;
-        registry.forgetAddress(a);
+        registry.observeDeleted(a);
         if (claims.cache.get(objectKey(a))) enqueue(objectKey(a));
       },
       onListed: (rv) => {
@@ -374,9 +373,9 @@ export class Manager {
     const { log, metrics } = this.opts;
     this.statusWriter = new PoolStatusWriter(ctx, this.opts.statusWindowMs);
     for (const c of claims.cache.list()) if (handlesPoolRef(c.spec?.poolRef)) this.queue.add(objectKey(c));
-    // IPAddresses whose claims went while no leader ran (see orphans.ts).
+    // IPAddresses whose claims went while no leader ran, or went as their address was made (see orphans.ts).
     for (const a of ctx.addresses.list())
-      if (isProtectedAndDeleting(a) && !claims.cache.get(objectKey(a))) this.queue.add(objectKey(a));
+      if (isOrphanCandidate(a) && !claims.cache.get(objectKey(a))) this.queue.add(objectKey(a));
     for (const p of registry.all()) this.statusWriter.mark(p);
     const controller = { controller: CLAIM_CONTROLLER };
     metrics.maxConcurrentReconciles.set(controller, this.opts.claimConcurrency);

@@ -1,61 +1,117 @@
 /**
- * An IPAddress of ours that is being deleted while no claim of its name exists. Its claim went
- * without our release (someone removed the ReleaseAddress finalizer to unstick it, perhaps while
- * the controller was down), then the IPAddress was deleted: by hand, or with its namespace. Nothing
- * else will ever take ProtectAddress off, so the address would stay held, the pool undeletable and
- * the namespace Terminating (the Go provider leaves it so). An IPAddress that is not being deleted
- * is left alone, claim or not: named like a claim to come, it is one to adopt (pre-seeded, moved),
- * and one whose claim is gone may still be in a machine's use; holding it is safe, freeing it not.
+ * Addresses whose claim is gone for good: released here, promptly, without the garbage collector.
+ *
+ * How they come about:
+ * - A claim deleted just as our ReleaseAddress finalizer goes on. The API server can take a
+ *   DELETE that read the claim without finalizers after our patch added one: the claim vanishes,
+ *   and the IPAddress we create for it (before or after the DELETE) has no claim. Its second owner,
+ *   the pool, keeps the garbage collector off it, so nothing else would ever free the address.
+ * - A claim whose finalizer someone removed by hand (to unstick it, perhaps while the controller
+ *   was down), then the IPAddress deleted: by hand, or with its namespace. Nothing else takes
+ *   ProtectAddress off, so it would stay Terminating with its address held.
+ * - A reservation made for a claim that went while its create failed or lost its answer.
+ *
+ * What is left alone: an IPAddress that no claim ever owned (pre-seeded for adoption, moved by
+ * clusterctl before its claim): named like a claim to come, it is one to adopt. Only the API can
+ * say a claim is gone — the cache may not have one just created — so the claim is read first.
  */
-import { FINALIZER_PROTECT_ADDRESS } from '../api/constants.js';
+import { FINALIZER_PROTECT_ADDRESS, KIND_IP_ADDRESS_CLAIM } from '../api/constants.js';
 import { isNotFound, splitObjectKey } from '../kube/index.js';
-import { handlesPoolRef, isDeleting } from './claim-rules.js';
+import { heldInOurPool, isDeleting, poolKeyOfRef } from './claim-rules.js';
 import type { ControllerContext, LiveAddress } from './context.js';
 
-/** Is this cached IPAddress one that releaseOrphanAddress would act on, if its claim is gone? */
-export function isProtectedAndDeleting(a: LiveAddress | undefined): a is LiveAddress {
-  return (
-    a !== undefined &&
-    isDeleting(a) &&
-    (a.metadata.finalizers ?? []).includes(FINALIZER_PROTECT_ADDRESS) &&
-    handlesPoolRef(a.spec?.poolRef)
-  );
+/** The UID of the claim that controls this IPAddress, if a claim does. */
+export function owningClaimUid(a: LiveAddress): string | undefined {
+  return a.metadata.ownerReferences?.find((o) => o.controller && o.kind === KIND_IP_ADDRESS_CLAIM && o.uid)
+    ?.uid;
 }
 
+/** Is this IPAddress one that releaseOrphanAddress acts on, once its claim is known to be gone? */
+export function isOrphanCandidate(a: LiveAddress | undefined): a is LiveAddress {
+  if (!a || !heldInOurPool(a.spec?.poolRef)) return false;
+  if (owningClaimUid(a) !== undefined) return true;
+  return isDeleting(a) && (a.metadata.finalizers ?? []).includes(FINALIZER_PROTECT_ADDRESS);
+}
+
+/** Reconciles the key of a claim the cache no longer has (or never had). */
 export async function releaseOrphanAddress(
   ctx: ControllerContext,
   key: string,
   signal: AbortSignal,
 ): Promise<void> {
-  const address = ctx.addresses.get(key);
-  if (!isProtectedAndDeleting(address)) return;
+  const cached = ctx.addresses.get(key);
+  const holding = ctx.registry.poolHolding(key);
+  if (!isOrphanCandidate(cached) && holding === undefined) return;
   const { namespace, name } = splitObjectKey(key);
-  // The claim cache may not have a claim just created; only the API can say it is gone.
+  if (await exists(ctx.client.get(ctx.claimResource, name, namespace, signal))) return;
+  // The cache may not have our own create yet (its watch event is behind), nor know whether a
+  // create whose answer was lost landed: the API does.
+  let address: LiveAddress | undefined;
   try {
-    await ctx.client.get(ctx.claimResource, name, namespace, signal);
-    return;
+    address = await ctx.client.get<LiveAddress>(ctx.addressResource, name, namespace, signal);
   } catch (err) {
     if (!isNotFound(err)) throw err;
   }
-  const finalizers = (address.metadata.finalizers ?? []).filter((f) => f !== FINALIZER_PROTECT_ADDRESS);
-  try {
-    await ctx.client.patch(
-      ctx.addressResource,
-      name,
-      { metadata: { finalizers, resourceVersion: address.metadata.resourceVersion } },
-      { namespace, fieldManager: ctx.fieldManager, signal },
+  if (!address) {
+    // No IPAddress was made: a reservation alone, which nothing will turn into one now.
+    if (holding !== undefined) ctx.registry.releaseReservation({ key: holding }, key);
+    return;
+  }
+  if (!isOrphanCandidate(address)) return;
+  await releaseAddress(ctx, address, key, signal);
+}
+
+async function releaseAddress(
+  ctx: ControllerContext,
+  address: LiveAddress,
+  key: string,
+  signal: AbortSignal,
+): Promise<void> {
+  const { namespace, name } = splitObjectKey(key);
+  const finalizers = address.metadata.finalizers ?? [];
+  if (finalizers.includes(FINALIZER_PROTECT_ADDRESS)) {
+    const ok = await exists(
+      ctx.client.patch(
+        ctx.addressResource,
+        name,
+        {
+          metadata: {
+            finalizers: finalizers.filter((f) => f !== FINALIZER_PROTECT_ADDRESS),
+            resourceVersion: address.metadata.resourceVersion,
+          },
+        },
+        { namespace, fieldManager: ctx.fieldManager, signal },
+      ),
     );
+    if (!ok) return;
+  }
+  if (!isDeleting(address)) {
+    // The UID precondition: an IPAddress made meanwhile for a new claim of the same name stays.
+    const ok = await exists(
+      ctx.client.delete(ctx.addressResource, name, namespace, {
+        signal,
+        preconditions: { uid: address.metadata.uid },
+      }),
+    );
+    if (!ok) return;
+  }
+  const value = address.spec?.address;
+  const ref = address.spec.poolRef;
+  ctx.metrics.orphansReleased.inc({ pool: poolKeyOfRef(ref, namespace) });
+  ctx.log.info(
+    { IPAddress: { name, namespace }, namespace, address: value },
+    `IPAddress ${key} has no claim any more; released ${value}`,
+  );
+  ctx.recorder.normal(address, 'AddressReleased', `Released ${value}: the IPAddressClaim ${key} is gone`);
+}
+
+/** Resolves true when the request succeeded, false when the object was not found. */
+async function exists(p: Promise<unknown>): Promise<boolean> {
+  try {
+    await p;
+    return true;
   } catch (err) {
-    if (isNotFound(err)) return;
+    if (isNotFound(err)) return false;
     throw err;
   }
-  ctx.log.info(
-    { IPAddress: { name, namespace }, address: address.spec?.address },
-    `IPAddress ${key} is being deleted and its claim is gone; released ${address.spec?.address}`,
-  );
-  ctx.recorder.normal(
-    address,
-    'AddressReleased',
-    `Released ${address.spec?.address}: the IPAddressClaim ${key} is gone`,
-  );
 }

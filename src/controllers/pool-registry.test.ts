@@ -59,6 +59,49 @@ describe('PoolRegistry', () => {
     expect(again.reserveNext('ns/c')).toBe('10.0.0.3');
   });
 
+  it('keeps a reservation across its pool going and coming back, and frees it there later', () => {
+    // A claim reserved 10.0.0.1 and is creating its IPAddress when the pool is deleted (its
+    // finalizer stripped by hand) and re-created: the address must not go to another claim.
+    const r = new PoolRegistry(bitmapAllocator);
+    const first = r.upsertPool(KIND, pool('p', ['10.0.0.1-10.0.0.3']));
+    expect(first.reserveNext('ns/inflight')).toBe('10.0.0.1');
+    r.removePool(KIND, pool('p', ['10.0.0.1-10.0.0.3']));
+    expect(r.poolHolding('ns/inflight')).toBe(key);
+    const again = r.upsertPool(KIND, pool('p', ['10.0.0.1-10.0.0.3']));
+    expect(again.reserveNext('ns/other')).toBe('10.0.0.2');
+    // The create failed for sure, released through the state the claim started with.
+    r.releaseReservation(first, 'ns/inflight');
+    expect(again.addressOf('ns/inflight')).toBeUndefined();
+    expect(again.reserveNext('ns/third')).toBe('10.0.0.1');
+    expect(r.poolHolding('ns/inflight')).toBeUndefined();
+  });
+
+  it('drops a reservation kept for a pool that is gone when it is released', () => {
+    const r = new PoolRegistry(bitmapAllocator);
+    const p = r.upsertPool(KIND, pool('p', ['10.0.0.1-10.0.0.3']));
+    p.reserveNext('ns/inflight');
+    r.removePool(KIND, pool('p', ['10.0.0.1-10.0.0.3']));
+    r.releaseReservation(p, 'ns/inflight');
+    expect(r.poolHolding('ns/inflight')).toBeUndefined();
+    const again = r.upsertPool(KIND, pool('p', ['10.0.0.1-10.0.0.3']));
+    expect(again.counts()).toMatchObject({ used: 0n, free: 3n });
+  });
+
+  it('does not hold an own write whose object the watch already showed deleted', () => {
+    // The create's answer is handled after the watch delivered ADDED and DELETED (someone deleted
+    // the IPAddress at once): holding it then would keep 10.0.0.1 for an object that is gone.
+    const r = new PoolRegistry(bitmapAllocator);
+    const p = r.upsertPool(KIND, pool('p', ['10.0.0.1-10.0.0.3']));
+    r.observeAddress(ip('a', '10.0.0.1', 'p', '100'));
+    r.observeDeleted(ip('a', '10.0.0.1', 'p', '101'));
+    r.observeOwnWrite(ip('a', '10.0.0.1', 'p', '100'));
+    expect(p.counts()).toMatchObject({ used: 0n, free: 3n });
+    expect(r.addressCount(key)).toBe(0);
+    // A later object of the same name is held as usual.
+    r.observeOwnWrite(ip('a', '10.0.0.2', 'p', '150'));
+    expect(p.addressOf('ns/a')).toBe('10.0.0.2');
+  });
+
   it('holds an IPAddress whose poolRef has no apiGroup, as the Go provider’s index reads it', () => {
     const r = new PoolRegistry(bitmapAllocator);
     const p = r.upsertPool(KIND, pool('p', ['10.0.0.1-10.0.0.2']));

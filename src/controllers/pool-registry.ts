@@ -16,6 +16,9 @@ import { heldInOurPool, objectKey, poolKeyOfPool, poolKeyOfRef } from './claim-r
 import { type AddressAllocator, type PoolObject, PoolState } from './pool-state.js';
 import { prefixHoldKey, prefixPoolState } from './prefix-pools.js';
 
+/** How many recent IPAddress deletions observeOwnWrite checks against (~100 bytes each). */
+const MAX_REMEMBERED_DELETIONS = 10_000;
+
 export type AllocatorFactory = (set: AllocatableSet) => AddressAllocator;
 
 /** Lowest-free bitmap allocator behind the interface the pool state needs. */
@@ -62,6 +65,12 @@ export class PoolRegistry {
    * returned. Few at any time: the watch delivers them within moments, unless it broke.
    */
   private readonly unconfirmed = new Map<string, string>();
+  /**
+   * IPAddress key → resourceVersion of its deletion, for the last deletions seen. A write's answer
+   * can arrive after the watch delivered the object's ADDED and DELETED events (someone deleted it
+   * at once); held from that answer, the address would stay held by an object that is gone.
+   */
+  private readonly deleted = new Map<string, string>();
 
   constructor(
     private readonly newAllocator: AllocatorFactory,
@@ -104,9 +113,12 @@ export class PoolRegistry {
     const key = poolKeyOfPool(pool, kind);
     const state = this.pools.get(key);
     this.pools.delete(key);
-    // Its IPAddresses stay seen: should the pool come back, it starts with them held.
-    for (const [holder, address] of state?.holdings() ?? [])
-      if (this.seen.get(holder) === key) this.orphansOf(key).set(holder, address);
+    // Its IPAddresses stay seen, and its reservations stay too (a create may be in flight):
+    // should the pool come back, it starts with all of them held, and hands none out twice.
+    for (const [holder, address] of state?.holdings() ?? []) {
+      const seenIn = this.seen.get(holder);
+      if (seenIn === undefined || seenIn === key) this.orphansOf(key).set(holder, address);
+    }
     return state;
   }
 
@@ -115,9 +127,14 @@ export class PoolRegistry {
    * confirms it, a list that lacks it (see forgetUnlisted) tells that it went meanwhile.
    */
   observeOwnWrite(ip: IPAddress): void {
+    const gone = this.deleted.get(objectKey(ip));
+    const rv = ip.metadata?.resourceVersion;
+    if (gone !== undefined && rv !== undefined) {
+      const order = compareResourceVersions(rv, gone);
+      if (order !== undefined && order <= 0) return;
+    }
     this.observe(ip);
     const ipKey = objectKey(ip);
-    const rv = ip.metadata?.resourceVersion;
     if (rv && this.seen.has(ipKey)) this.unconfirmed.set(ipKey, rv);
   }
 
@@ -125,6 +142,22 @@ export class PoolRegistry {
   observeAddress(ip: IPAddress): void {
     this.unconfirmed.delete(objectKey(ip));
     this.observe(ip);
+  }
+
+  /** An IPAddress was deleted (informer event): freed, and remembered for a late observeOwnWrite. */
+  observeDeleted(ip: IPAddress): void {
+    const ipKey = objectKey(ip);
+    const rv = ip.metadata?.resourceVersion;
+    if (rv !== undefined) {
+      this.deleted.delete(ipKey);
+      this.deleted.set(ipKey, rv);
+      // The race lasts as long as one answer is in flight: recent deletions are enough.
+      if (this.deleted.size > MAX_REMEMBERED_DELETIONS) {
+        const oldest = this.deleted.keys().next().value;
+        if (oldest !== undefined) this.deleted.delete(oldest);
+      }
+    }
+    this.forgetAddress(ip);
   }
 
   /**
@@ -203,10 +236,32 @@ export class PoolRegistry {
    * Drops a claim's in-memory reservation when no IPAddress was made for it (create failed for
    * sure). An IPAddress seen for the key keeps the address: only its deletion frees it.
    */
-  releaseReservation(pool: PoolState, holder: string): void {
+  releaseReservation(pool: Pick<PoolState, 'key'>, holder: string): void {
     if (this.seen.has(holder)) return;
-    if (pool.unhold(holder) !== undefined) this.hooks.onReleased?.(pool);
-    this.hooks.onChanged?.(pool);
+    // The pool may have been removed, or rebuilt from a new spec, since the reservation was made:
+    // the reservation lives where the pool's key leads now.
+    const current = this.pools.get(pool.key);
+    if (!current) {
+      const waiting = this.orphans.get(pool.key);
+      waiting?.delete(holder);
+      if (waiting?.size === 0) this.orphans.delete(pool.key);
+      return;
+    }
+    if (current.unhold(holder) !== undefined) this.hooks.onReleased?.(current);
+    this.hooks.onChanged?.(current);
+  }
+
+  /**
+   * The key of the pool in which `holder` holds an address (an IPAddress seen, or a reservation,
+   * also one kept for a pool that is gone), if any. Linear in the pools: only for a claim that
+   * went, whose pool we can no longer read off it.
+   */
+  poolHolding(holder: string): string | undefined {
+    const seenIn = this.seen.get(holder);
+    if (seenIn !== undefined) return seenIn;
+    for (const pool of this.pools.values()) if (pool.addressOf(holder) !== undefined) return pool.key;
+    for (const [poolKey, waiting] of this.orphans) if (waiting.has(holder)) return poolKey;
+    return undefined;
   }
 
   /** How many IPAddresses the API holds for a pool (the pool finalizer waits for zero). */

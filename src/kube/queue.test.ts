@@ -64,6 +64,30 @@ describe('WorkQueue', () => {
     expect(q.delayedCount()).toBe(0);
   });
 
+  it('waits out a delay longer than a Node timer can hold instead of firing at once', async () => {
+    // A grace period of up to int32 seconds is valid; setTimeout fires anything past 2^31-1 ms at once.
+    const q = new WorkQueue<string>({ rateLimiter: noDelay });
+    const day = 86_400_000;
+    q.addAfter('a', 30 * day);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(q.len()).toBe(0);
+    expect(q.delayedCount()).toBe(1);
+    q.shutDown();
+  });
+
+  it('re-arms a long delay leg by leg and adds the key when its time comes', () => {
+    vi.useFakeTimers();
+    const q = new WorkQueue<string>({ rateLimiter: noDelay });
+    const day = 86_400_000;
+    q.addAfter('a', 60 * day);
+    vi.advanceTimersByTime(59 * day);
+    expect(q.len()).toBe(0);
+    expect(q.delayedCount()).toBe(1);
+    vi.advanceTimersByTime(day);
+    expect(q.len()).toBe(1);
+    expect(q.delayedCount()).toBe(0);
+  });
+
   it('retries a failing key with exponentially growing delays until it is forgotten', async () => {
     vi.useFakeTimers();
     const q = new WorkQueue<string>();

@@ -22,6 +22,8 @@ export interface QueueMetrics {
 }
 
 const IN_PROGRESS_EVERY_MS = 1000;
+/** The longest delay Node's setTimeout honours (2^31-1 ms); longer ones fire at once. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /**
  * A queue of keys to reconcile, with client-go's guarantees: a key waits in the queue at most
@@ -95,10 +97,27 @@ export class WorkQueue<K = string> {
     const pending = this.delayed.get(key);
     if (pending && pending.at <= at) return;
     if (pending) clearTimeout(pending.timer);
-    const timer = setTimeout(() => {
-      this.delayed.delete(key);
-      this.add(key);
-    }, delayMs);
+    this.arm(key, at);
+  }
+
+  /**
+   * Node fires a timer longer than 2^31-1 ms (~24.8 days) at once: a grace period of months would
+   * requeue every millisecond. Long waits are cut into legs and re-armed until their time comes.
+   */
+  private arm(key: K, at: number): void {
+    const remaining = at - Date.now();
+    const timer = setTimeout(
+      () => {
+        if (this.stopping) return;
+        if (Date.now() < at) {
+          this.arm(key, at);
+          return;
+        }
+        this.delayed.delete(key);
+        this.add(key);
+      },
+      Math.max(0, Math.min(remaining, MAX_TIMER_MS)),
+    );
     this.delayed.set(key, { at, timer });
   }
 

@@ -21,6 +21,12 @@ export class Metrics {
     labelNames: ['pool'] as const,
     registers: [this.registry],
   });
+  readonly orphansReleased = new Counter({
+    name: 'ipam_orphaned_addresses_released_total',
+    help: 'IPAddresses released because their claim was gone (deleted as its address was made, or its finalizer removed by hand), per pool.',
+    labelNames: ['pool'] as const,
+    registers: [this.registry],
+  });
   readonly duplicates = new Counter({
     name: 'ipam_duplicate_addresses_total',
     help: 'Times two IPAddresses were seen holding one address of one pool (made outside this controller).',
