@@ -11,9 +11,10 @@
  *   ProtectAddress off, so it would stay Terminating with its address held.
  * - A reservation made for a claim that went while its create failed or lost its answer.
  *
- * What is left alone: an IPAddress that no claim ever owned (pre-seeded for adoption, moved by
- * clusterctl before its claim): named like a claim to come, it is one to adopt. Only the API can
- * say a claim is gone — the cache may not have one just created — so the claim is read first.
+ * What is left alone: an IPAddress that no claim ever owned and we never wrote (pre-seeded for
+ * adoption, moved by clusterctl before its claim): named like a claim to come, it is one to adopt.
+ * Only the API can say a claim is gone — the cache may not have one just created — so the claim is
+ * read first, and the IPAddress is judged as the API holds it.
  */
 import { FINALIZER_PROTECT_ADDRESS, KIND_IP_ADDRESS_CLAIM } from '../api/constants.js';
 import { isNotFound, splitObjectKey } from '../kube/index.js';
@@ -26,10 +27,25 @@ export function owningClaimUid(a: LiveAddress): string | undefined {
     ?.uid;
 }
 
-/** Is this IPAddress one that releaseOrphanAddress acts on, once its claim is known to be gone? */
-export function isOrphanCandidate(a: LiveAddress | undefined): a is LiveAddress {
+/**
+ * Did this controller write this IPAddress (create it, or adopt it for a claim)? Read off
+ * managedFields, which only an object fetched from the API carries (the caches drop them). The
+ * claim's owner reference is not enough: once the claim is gone, the garbage collector strips the
+ * dangling reference from an object that still has another owner (the pool), within moments.
+ */
+function writtenBy(a: LiveAddress, fieldManager: string): boolean {
+  return (a.metadata.managedFields ?? []).some((f) => (f as { manager?: unknown }).manager === fieldManager);
+}
+
+/**
+ * Is this IPAddress one that releaseOrphanAddress acts on, once its claim is known to be gone?
+ * One a claim controls, one we wrote (with `fieldManager`, for an object read from the API), or
+ * one held only by ProtectAddress while being deleted.
+ */
+export function isOrphanCandidate(a: LiveAddress | undefined, fieldManager?: string): a is LiveAddress {
   if (!a || !heldInOurPool(a.spec?.poolRef)) return false;
   if (owningClaimUid(a) !== undefined) return true;
+  if (fieldManager !== undefined && writtenBy(a, fieldManager)) return true;
   return isDeleting(a) && (a.metadata.finalizers ?? []).includes(FINALIZER_PROTECT_ADDRESS);
 }
 
@@ -57,7 +73,7 @@ export async function releaseOrphanAddress(
     if (holding !== undefined) ctx.registry.releaseReservation({ key: holding }, key);
     return;
   }
-  if (!isOrphanCandidate(address)) return;
+  if (!isOrphanCandidate(address, ctx.fieldManager)) return;
   await releaseAddress(ctx, address, key, signal);
 }
 

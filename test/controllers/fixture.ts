@@ -29,9 +29,16 @@ export interface RunningController {
 
 export async function startController(
   cp: ControlPlane,
-  opts: { watchFilter?: string; concurrency?: number } = {},
+  opts: {
+    watchFilter?: string;
+    concurrency?: number;
+    statusWindowMs?: number;
+    /** Changes the controller's client before it starts, to inject faults into its requests. */
+    prepareClient?: (client: KubeClient) => void;
+  } = {},
 ): Promise<RunningController> {
   const client = KubeClient.fromFile(cp.kubeconfigPath);
+  opts.prepareClient?.(client);
   const metrics = new Metrics();
   const log = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
   const manager = new Manager({
@@ -40,7 +47,7 @@ export async function startController(
     metrics,
     watchFilter: opts.watchFilter,
     claimConcurrency: opts.concurrency ?? 10,
-    statusWindowMs: STATUS_WINDOW_MS,
+    statusWindowMs: opts.statusWindowMs ?? STATUS_WINDOW_MS,
   });
   const abort = new AbortController();
   await manager.start(abort.signal);
