@@ -40,8 +40,8 @@ export interface BenchConfig {
   n: number;
   /** Requests the baseline keeps in flight. */
   inFlight: number;
-  /** The controller's --ipaddressclaim-concurrency. */
-  concurrency: number;
+  /** The controller's --ipaddressclaim-concurrency; undefined: its default. */
+  concurrency: number | undefined;
   /** Extra node flags for the controller process. */
   nodeFlags: string[];
   /** Where the controller's info log goes (else to /dev/null). */
@@ -280,7 +280,8 @@ export class Bench {
         '--health-probe-bind-address=127.0.0.1:0',
         `--diagnostics-address=127.0.0.1:${metricsPort}`,
         '--insecure-diagnostics',
-        `--ipaddressclaim-concurrency=${cfg.concurrency}`,
+        // Unset: the controller's default, as a user runs it.
+        ...(cfg.concurrency === undefined ? [] : [`--ipaddressclaim-concurrency=${cfg.concurrency}`]),
         ...extraArgs,
       ],
       {

@@ -107,8 +107,8 @@ try {
   const bench = new Bench(cp, {
     n: N,
     inFlight: IN_FLIGHT,
-    // Like for like: the controller may have as many claims in flight as the baseline has requests.
-    concurrency: Number(process.env.BENCH_CONCURRENCY ?? IN_FLIGHT),
+    // The controller's default unless BENCH_CONCURRENCY says otherwise: figures at the flags a user runs.
+    concurrency: process.env.BENCH_CONCURRENCY ? Number(process.env.BENCH_CONCURRENCY) : undefined,
     nodeFlags,
     // BENCH_CONTROLLER_LOG=<file> keeps the controller's info log (timestamps of its start-up).
     logFile: process.env.BENCH_CONTROLLER_LOG,
@@ -180,7 +180,9 @@ try {
     `${JSON.stringify({
       case: `e2e-${N}`,
       claims: N,
-      controllerConcurrency: Number(process.env.BENCH_CONCURRENCY ?? IN_FLIGHT),
+      controllerConcurrency: process.env.BENCH_CONCURRENCY
+        ? Number(process.env.BENCH_CONCURRENCY)
+        : 'default',
       controllerNodeFlags: nodeFlags,
       ...controllerSummary(controllers[at] as ControllerStats),
       baseline: { inFlight: IN_FLIGHT, ...baselineSummary(baselines[at] as PhaseStats) },

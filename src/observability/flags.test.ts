@@ -14,7 +14,7 @@ describe('parseFlags', () => {
       diagnosticsAddress: ':8443',
       insecureDiagnostics: false,
       tlsMinVersion: 'VersionTLS12',
-      claimConcurrency: 10,
+      claimConcurrency: 32,
     });
     expect(f.kubeconfig).toBeUndefined();
   });
