@@ -95,7 +95,9 @@ export function claimReconciler(ctx: ControllerContext): Reconciler<string> {
 async function reconcileClaim(run: Run): Promise<Step> {
   const stop = await checkCluster(run);
   if (stop !== 'continue') return stop;
-  if (!isDeleting(run.claim)) await ensureFinalizer(run);
+  // A claim gone before our finalizer got on needs nothing more: its delete event brings it back
+  // here, where anything made for it meanwhile is released (orphans.ts).
+  if (!isDeleting(run.claim) && !(await ensureFinalizer(run))) return;
   const pool = run.ctx.registry.get(poolKeyOfRef(run.claim.spec.poolRef, run.claim.metadata.namespace));
   if (!pool) {
     if (isDeleting(run.claim)) return release(run, undefined);
@@ -126,11 +128,12 @@ async function checkCluster(run: Run): Promise<Step | 'continue'> {
   return 'continue';
 }
 
-async function ensureFinalizer(run: Run): Promise<void> {
+/** False when the claim is gone. */
+async function ensureFinalizer(run: Run): Promise<boolean> {
   const finalizers = run.claim.metadata.finalizers ?? [];
-  if (finalizers.includes(FINALIZER_RELEASE_ADDRESS)) return;
+  if (finalizers.includes(FINALIZER_RELEASE_ADDRESS)) return true;
   // The resourceVersion makes this fail (and retry) rather than overwrite a list someone changed.
-  run.claim = await run.ctx.client.patch<LiveClaim>(
+  const patched = run.ctx.client.patch<LiveClaim>(
     run.ctx.claimResource,
     run.claim.metadata.name ?? '',
     {
@@ -141,7 +144,14 @@ async function ensureFinalizer(run: Run): Promise<void> {
     },
     { namespace: run.claim.metadata.namespace, fieldManager: run.ctx.fieldManager, signal: run.signal },
   );
+  try {
+    run.claim = await patched;
+  } catch (err) {
+    if (isNotFound(err)) return false;
+    throw err;
+  }
   remember(run, run.claim);
+  return true;
 }
 
 async function ensureAddress(run: Run, pool: PoolState): Promise<Step> {

@@ -119,6 +119,43 @@ describe('never leak, never wedge', () => {
     expect(await waitForAddress(cp.access, ns, 'after')).toBe('10.81.0.1');
   });
 
+  it('makes no IPAddress for a claim that is already being deleted', async () => {
+    const c = ctl ?? (await restart());
+    // Another finalizer keeps the claim Terminating; the pause keeps us off it until it is.
+    await createClaim(
+      cp.access,
+      ns,
+      'doomed',
+      { kind: 'InClusterIPPool', name: 'vanish' },
+      { annotations: { 'cluster.x-k8s.io/paused': '' } },
+    );
+    const held = await cp.access.request(
+      'PATCH',
+      claimPath(ns, 'doomed'),
+      { metadata: { finalizers: ['example.com/hold'] } },
+      { contentType: 'application/merge-patch+json' },
+    );
+    expect(held.status, held.text).toBe(200);
+    await deleteClaim('doomed');
+    const before = await claimReconciles(c);
+    const unpaused = await cp.access.request(
+      'PATCH',
+      claimPath(ns, 'doomed'),
+      { metadata: { annotations: { 'cluster.x-k8s.io/paused': null } } },
+      { contentType: 'application/merge-patch+json' },
+    );
+    expect(unpaused.status, unpaused.text).toBe(200);
+    await waitFor('the unpaused claim to be reconciled', async () => (await claimReconciles(c)) > before);
+    expect(await get(cp.access, addressPath(ns, 'doomed'))).toBeUndefined();
+    const freed = await cp.access.request(
+      'PATCH',
+      claimPath(ns, 'doomed'),
+      { metadata: { finalizers: null } },
+      { contentType: 'application/merge-patch+json' },
+    );
+    expect(freed.status, freed.text).toBe(200);
+  });
+
   it('leaves alone an IPAddress that no claim ever owned', async () => {
     const c = ctl ?? (await restart());
     const before = await claimReconciles(c);
