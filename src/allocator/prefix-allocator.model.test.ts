@@ -1,10 +1,12 @@
 /**
  * The prefix allocator against a naive model of the Go provider's search: the lowest
  * `/allocationPrefixLength` child inside the prefixes that overlaps no excluded entry and no held
- * prefix (of any length). Random pools and random reserve / release / reserveNext sequences.
+ * prefix (of any length). Random pools and random reserve / release / reserveNext sequences, with
+ * holds made by hand that nest in each other, cover children held for themselves, lie partly or
+ * wholly outside the pool, or fall in an excluded gap.
  */
 import { describe, expect, it } from 'vitest';
-import { formatPrefix, parsePrefix, subnetRange } from '../ip/index.js';
+import { formatPrefix, parsePrefix, type Range, subnetRange } from '../ip/index.js';
 import { PrefixAllocator } from './prefix-allocator.js';
 
 function prng(seed: number) {
@@ -15,28 +17,36 @@ function prng(seed: number) {
   };
 }
 
-const BASE = 0xfd00n << 112n;
+const overlaps = (x: Range, y: Range) => x.first <= y.last && y.first <= x.last;
+
+function rangeOf(text: string): Range {
+  const p = parsePrefix(text);
+  if (!p.ok) throw new Error(p.error);
+  return subnetRange(6, p.value.network, p.value.length);
+}
 
 describe('the prefix allocator, against a model of the Go search', () => {
-  it.each(Array.from({ length: 25 }, (_, i) => i + 1))('agrees on seed %i', (seed) => {
+  it.each(Array.from({ length: 40 }, (_, i) => i + 1))('agrees on seed %i', (seed) => {
     const rand = prng(seed);
     const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)] as T;
-    const allocLen = pick([64, 63, 62]);
-    // Prefixes and exclusions inside fd00::/56, so the space stays small enough to enumerate.
-    const prefixes = Array.from({ length: 1 + Math.floor(rand() * 3) }, () => {
-      const length = 58 + Math.floor(rand() * (allocLen - 57));
-      const network = subnetRange(6, BASE + (BigInt(Math.floor(rand() * 256)) << 64n), length).first;
-      return formatPrefix({ network, length });
-    });
-    const excluded = Array.from({ length: Math.floor(rand() * 3) }, () => {
-      const length = 60 + Math.floor(rand() * 69);
-      const network = subnetRange(
-        6,
-        BASE + (BigInt(Math.floor(rand() * 256)) << 64n) + BigInt(Math.floor(rand() * 1000)),
-        length,
-      ).first;
-      return formatPrefix({ network, length });
-    });
+    const allocLen = pick([62, 63, 64, 126, 127, 128]);
+    // Everything happens inside one block of at most 256 children (fd00::/56 for /64s, fd00::/120
+    // for /128s), so that the model can look at each child.
+    const blockLen = allocLen <= 64 ? 56 : 120;
+    const block = 0xfd00n << 112n;
+    const blockBits = BigInt(128 - blockLen);
+    const somewhere = (length: number) => {
+      // The top 8 bits pick one of the 256 children's worth of space, the rest lands anywhere in it.
+      const low = BigInt(Math.floor(rand() * 2 ** 30)) % (1n << (blockBits - 8n));
+      const offset = (BigInt(Math.floor(rand() * 256)) << (blockBits - 8n)) + low;
+      return formatPrefix({ network: subnetRange(6, block + offset, length).first, length });
+    };
+    const prefixes = Array.from({ length: 1 + Math.floor(rand() * 3) }, () =>
+      somewhere(blockLen + 2 + Math.floor(rand() * (allocLen - blockLen - 1))),
+    );
+    const excluded = Array.from({ length: Math.floor(rand() * 3) }, () =>
+      somewhere(blockLen + 4 + Math.floor(rand() * (128 - blockLen - 3))),
+    );
     const made = PrefixAllocator.fromSpec({
       prefixes,
       allocationPrefixLength: allocLen,
@@ -45,50 +55,45 @@ describe('the prefix allocator, against a model of the Go search', () => {
     if (!made.ok) throw new Error(made.error);
     const a = made.value;
 
-    const range = (text: string) => {
-      const p = parsePrefix(text);
-      if (!p.ok) throw new Error(p.error);
-      return subnetRange(6, p.value.network, p.value.length);
-    };
-    const overlaps = (x: { first: bigint; last: bigint }, y: { first: bigint; last: bigint }) =>
-      x.first <= y.last && y.first <= x.last;
-    const candidates: string[] = [];
-    // fd00::/56 holds 2^(allocLen - 56) children; the model looks at each of them.
-    for (let i = 0n; i < 1n << BigInt(allocLen - 56); i++) {
-      const network = BASE + (i << BigInt(128 - allocLen));
-      const child = formatPrefix({ network, length: allocLen });
-      const r = range(child);
-      if (!prefixes.some((p) => range(p).first <= r.first && range(p).last >= r.last)) continue;
-      if (excluded.some((e) => overlaps(range(e), r))) continue;
-      candidates.push(child);
+    const candidates: { text: string; range: Range }[] = [];
+    for (let i = 0n; i < 1n << BigInt(allocLen - blockLen); i++) {
+      const text = formatPrefix({ network: block + (i << BigInt(128 - allocLen)), length: allocLen });
+      const r = rangeOf(text);
+      if (!prefixes.some((p) => rangeOf(p).first <= r.first && rangeOf(p).last >= r.last)) continue;
+      if (excluded.some((e) => overlaps(rangeOf(e), r))) continue;
+      candidates.push({ text, range: r });
     }
     expect(a.total).toBe(BigInt(candidates.length));
-    const held = new Set<string>();
-    const modelNext = () => candidates.find((c) => ![...held].some((h) => overlaps(range(h), range(c))));
+    const isCandidate = (text: string) => candidates.some((c) => c.text === text);
+    // Held prefixes, of any length, overlapping each other or not; each text at most once, as the
+    // pool state reserves an address only for its first holder.
+    const held = new Map<string, Range>();
+    const modelNext = () =>
+      candidates.find((c) => ![...held.values()].some((h) => overlaps(h, c.range)))?.text;
 
-    for (let step = 0; step < 300; step++) {
+    for (let step = 0; step < 400; step++) {
       const roll = rand();
-      if (roll < 0.5) {
+      if (roll < 0.45) {
         const expected = modelNext();
         expect(a.reserveNext(), `step ${step}`).toBe(expected);
-        if (expected) held.add(expected);
-      } else if (roll < 0.8 && held.size > 0) {
-        const victim = pick([...held]);
+        if (expected) held.set(expected, rangeOf(expected));
+      } else if (roll < 0.75 && held.size > 0) {
+        const victim = pick([...held.keys()]);
         held.delete(victim);
         a.release(victim);
       } else {
-        // An IPAddress made by hand: a candidate, or a prefix of another length somewhere near.
-        const length = pick([allocLen, allocLen, 60, 63, 64, 120, 128]);
-        const network = subnetRange(6, BASE + (BigInt(Math.floor(rand() * 256)) << 64n), length).first;
-        const text = formatPrefix({ network, length });
-        if (held.has(text)) continue;
-        // Never two holders of overlapping prefixes here: the model has no multiset.
-        if ([...held].some((h) => overlaps(range(h), range(text)))) continue;
-        held.add(text);
-        a.reserve(text);
+        // An IPAddress made by hand: a candidate, a prefix of another length in or around the
+        // block (covering the whole pool, part of it, or one child), or one far outside.
+        const length = pick([allocLen, allocLen, blockLen, blockLen + 1, blockLen + 3, allocLen - 1, 128]);
+        const text = rand() < 0.05 ? `fd01::/${length}` : somewhere(length);
+        const outcome = held.has(text) ? 'taken' : isCandidate(text) ? 'reserved' : 'outside';
+        expect(a.reserve(text), `step ${step} ${text}`).toBe(outcome);
+        held.set(text, rangeOf(text));
       }
-      const inRange = [...held].filter((h) => candidates.includes(h)).length;
+      const inRange = [...held.keys()].filter(isCandidate).length;
       expect(a.used, `step ${step}`).toBe(BigInt(inRange));
+      const probe = pick(candidates)?.text;
+      if (probe) expect(a.isReserved(probe), `step ${step} ${probe}`).toBe(held.has(probe));
     }
   });
 });

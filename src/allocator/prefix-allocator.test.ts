@@ -79,6 +79,99 @@ describe('the prefix allocator', () => {
     expect(a.reserveNext()).toBe('fd00:0:0:1::/64');
   });
 
+  it('hands out the child after a /64 held by hand in a /48 of /128s at once, not walking 2^64 children', () => {
+    // The reported wedge: an IPAddress fd00::1 with prefix 64 in a pool of /128s, and one claim.
+    const a = allocator(['fd00::/48'], 128);
+    expect(a.reserve('fd00::/64')).toBe('outside');
+    expect(a.reserveNext()).toBe('fd00:0:0:1::/128');
+    expect(a.reserveNext()).toBe('fd00:0:0:1::1/128');
+    expect(a.used).toBe(2n);
+    expect(a.total).toBe(2n ** 80n);
+    expect(a.isReserved('fd00::5/128')).toBe(false);
+    a.release('fd00::/64');
+    expect(a.reserveNext()).toBe('fd00::/128');
+    expect(a.used).toBe(3n);
+  });
+
+  it('jumps over a thousand adjacent /64s held by hand, and over ::/1 in a pool of all /128s', () => {
+    const a = allocator(['fd00::/48'], 128);
+    for (let i = 0; i < 1000; i++) a.reserve(`fd00:0:0:${i.toString(16)}::/64`);
+    expect(a.reserveNext()).toBe('fd00:0:0:3e8::/128');
+    expect(a.used).toBe(1n);
+    const all = allocator(['::/0'], 128);
+    all.reserve('::/1');
+    expect(all.reserveNext()).toBe('8000::/128');
+  });
+
+  it('frees children only when the last of two nested holds of another length goes', () => {
+    const a = allocator(['fd00::/48'], 128);
+    a.reserve('fd00::/56');
+    a.reserve('fd00::/60');
+    a.reserve('fd00:0:0:100::/56');
+    expect(a.reserveNext()).toBe('fd00:0:0:200::/128');
+    a.release('fd00::/56');
+    expect(a.reserveNext()).toBe('fd00:0:0:10::/128');
+    a.release('fd00::/60');
+    expect(a.reserveNext()).toBe('fd00::/128');
+    // Removed in the other order: the inner hold goes first, the outer one still covers it all.
+    const b = allocator(['fd00::/48'], 128);
+    b.reserve('fd00::/56');
+    b.reserve('fd00::/60');
+    b.release('fd00::/60');
+    expect(b.reserveNext()).toBe('fd00:0:0:100::/128');
+    b.release('fd00::/56');
+    expect(b.reserveNext()).toBe('fd00::/128');
+  });
+
+  it('keeps children covered by two holds of one child until both go', () => {
+    // Two /128s in one /64 child cover the same single child.
+    const a = allocator(['fd00::/62']);
+    a.reserve('fd00::1/128');
+    a.reserve('fd00::2/128');
+    a.release('fd00::1/128');
+    expect(a.reserveNext()).toBe('fd00:0:0:1::/64');
+    a.release('fd00::2/128');
+    expect(a.reserveNext()).toBe('fd00::/64');
+  });
+
+  it('is exhausted by a hold that covers the whole pool and more, and covers nothing from a gap', () => {
+    const a = allocator(['fd00::/64'], 128);
+    a.reserve('fd00::/63');
+    expect(a.reserveNext()).toBeUndefined();
+    expect(a.used).toBe(0n);
+    a.release('fd00::/63');
+    expect(a.reserveNext()).toBe('fd00::/128');
+    const gap = allocator(['fd00::/64', 'fd00:0:0:2::/64'], 128);
+    gap.reserve('fd00:0:0:1::/64');
+    expect(gap.reserveNext()).toBe('fd00::/128');
+    gap.reserve('fd00::/62');
+    expect(gap.reserveNext()).toBeUndefined();
+    gap.release('fd00::/62');
+    expect(gap.reserveNext()).toBe('fd00::1/128');
+  });
+
+  it('counts children held in range under a larger hold, whichever of the two goes first', () => {
+    const a = allocator(['fd00::/60']);
+    expect(a.reserve('fd00::/64')).toBe('reserved');
+    expect(a.reserve('fd00:0:0:1::/64')).toBe('reserved');
+    expect(a.reserve('fd00::/62')).toBe('outside');
+    expect(a.used).toBe(2n);
+    // The larger hold goes first: the children held for themselves stay held.
+    a.release('fd00::/62');
+    expect(a.used).toBe(2n);
+    expect(a.isReserved('fd00::/64')).toBe(true);
+    expect(a.reserveNext()).toBe('fd00:0:0:2::/64');
+    // A child held in range goes first: it is no longer used, and still not handed out.
+    a.reserve('fd00::/62');
+    a.release('fd00::/64');
+    expect(a.used).toBe(2n);
+    expect(a.isReserved('fd00::/64')).toBe(false);
+    expect(a.reserveNext()).toBe('fd00:0:0:4::/64');
+    a.release('fd00::/62');
+    expect([a.reserveNext(), a.reserveNext()]).toEqual(['fd00::/64', 'fd00:0:0:3::/64']);
+    expect(a.used).toBe(5n);
+  });
+
   it('hands out /128s of a huge space without walking it', () => {
     const a = allocator(['::/0'], 128);
     expect(a.total).toBe(2n ** 128n);
