@@ -161,6 +161,6 @@ describe('PoolRegistry', () => {
     r.upsertPool(KIND, pool('p', ['10.0.0.1-10.0.0.3']));
     r.observeAddress(ip('a', '10.0.0.3'));
     const shrunk = r.upsertPool(KIND, pool('p', ['10.0.0.1-10.0.0.2']));
-    expect(shrunk.counts()).toEqual({ total: 2n, used: 1n, free: 2n, outOfRange: 1n });
+    expect(shrunk.counts()).toEqual({ total: 2n, used: 1n, free: 2n, outOfRange: 1n, preAllocated: 0n });
   });
 });

@@ -34,7 +34,16 @@ export interface PoolCounts {
   used: bigint;
   free: bigint;
   outOfRange: bigint;
+  /** Pinned addresses (spec.preAllocations) not yet taken by their claim. */
+  preAllocated: bigint;
 }
+
+/** What became of asking for one chosen address (a pin, or a claim's requested address). */
+export type ChosenOutcome =
+  | { reserved: string }
+  | { heldBy: string }
+  | { pinnedTo: string }
+  | { outside: true };
 
 export interface HoldResult {
   /** Another IPAddress already holds the same address in this pool: a duplicate to report. */
@@ -48,6 +57,14 @@ export class PoolState {
   private readonly heldBy = new Map<string, string>();
   /** Claims waiting for a free address, woken when one is released. */
   readonly waiting = new Set<string>();
+  /** spec.preAllocations: claim key (namespace/name) → address, and back. */
+  private readonly pinByClaim = new Map<string, string>();
+  private readonly pinByAddress = new Map<string, string>();
+  /**
+   * Pinned addresses whose bit is set for the pin itself (they are in the allocatable set): no
+   * other claim's search finds them, so they are not free, held or not.
+   */
+  private readonly pinnedBits = new Set<string>();
 
   constructor(
     readonly key: string,
@@ -56,7 +73,28 @@ export class PoolState {
     readonly allocator: AddressAllocator | undefined,
     /** Why the spec is unusable (got in while webhooks were off); undefined when valid. */
     readonly invalidReason: string | undefined,
-  ) {}
+    /** Canonical pins, claim key → address; the first of two for one claim or address wins. */
+    pins: Iterable<readonly [string, string]> = [],
+  ) {
+    for (const [claim, address] of pins) {
+      if (this.pinByClaim.has(claim) || this.pinByAddress.has(address)) continue;
+      this.pinByClaim.set(claim, address);
+      this.pinByAddress.set(address, claim);
+      const outcome = allocator?.reserve(address);
+      if (outcome === 'reserved') this.pinnedBits.add(address);
+      // The allocator records an out-of-range reservation; a pin that cannot be honoured holds nothing.
+      else if (outcome === 'outside') allocator?.release(address);
+    }
+  }
+
+  /** The address pinned to this claim key, if any. */
+  pinOf(claim: string): string | undefined {
+    return this.pinByClaim.get(claim);
+  }
+
+  get hasPins(): boolean {
+    return this.pinByClaim.size > 0;
+  }
 
   get valid(): boolean {
     return this.allocator !== undefined;
@@ -120,6 +158,31 @@ export class PoolState {
   }
 
   /**
+   * Reserves one chosen address for `holder`, synchronously like reserveNext: its pin, or the
+   * address its claim asks for. Never takes an address from its holder or from another claim's pin.
+   * A holder that already has a reservation keeps it (an IPAddress may be on its way for it).
+   */
+  reserveChosen(holder: string, address: string): ChosenOutcome {
+    const existing = this.heldBy.get(holder);
+    if (existing !== undefined) return existing === address ? { reserved: existing } : { heldBy: holder };
+    const others = this.holders.get(address);
+    if (others !== undefined) return { heldBy: typeof others === 'string' ? others : ([...others][0] ?? '') };
+    const pinnedTo = this.pinByAddress.get(address);
+    if (pinnedTo !== undefined && pinnedTo !== holder) return { pinnedTo };
+    if (!this.pinnedBits.has(address)) {
+      const outcome = this.allocator?.reserve(address) ?? 'outside';
+      if (outcome === 'outside') {
+        this.allocator?.release(address);
+        return { outside: true };
+      }
+      // Set but held by nobody: a prefix child covered by a hold of another length.
+      if (outcome === 'taken') return { heldBy: '' };
+    }
+    this.link(address, holder);
+    return { reserved: address };
+  }
+
+  /**
    * Records that `holder` has `address` (an IPAddress seen in the API, or adopted). Idempotent for
    * the same pair; a different earlier address of the same holder is released first.
    */
@@ -152,7 +215,8 @@ export class PoolState {
       return undefined;
     }
     this.holders.delete(address);
-    this.allocator?.release(address);
+    // A pinned address stays set for its pin: freed from its holder, it is still nobody else's.
+    if (!this.pinnedBits.has(address)) this.allocator?.release(address);
     return address;
   }
 
@@ -165,9 +229,18 @@ export class PoolState {
     const used = BigInt(this.heldBy.size);
     const distinct = BigInt(this.holders.size);
     const allocator = this.allocator;
-    if (!allocator) return { total: 0n, used, free: 0n, outOfRange: distinct };
+    if (!allocator) return { total: 0n, used, free: 0n, outOfRange: distinct, preAllocated: 0n };
+    let pinnedFree = 0n;
+    for (const address of this.pinnedBits) if (!this.holders.has(address)) pinnedFree++;
+    // The allocator's set bits are the held in-range addresses plus the pins nobody holds yet.
     const inRange = allocator.used;
-    return { total: allocator.total, used, free: allocator.total - inRange, outOfRange: distinct - inRange };
+    return {
+      total: allocator.total,
+      used,
+      free: allocator.total - inRange,
+      outOfRange: distinct - (inRange - pinnedFree),
+      preAllocated: pinnedFree,
+    };
   }
 
   /** Carries every holder over to `next` (a new spec): allocations are kept, never revoked. */

@@ -30,7 +30,7 @@ describe('prefix pools in the registry', () => {
     r.observeAddress(ip('a', 'fd00::', 64));
     const state = r.upsertPool(KIND, pool({ prefixes: ['fd00::/62'], gateway: 'fd00::1' }));
     expect(state.valid).toBe(true);
-    expect(state.counts()).toEqual({ total: 4n, used: 1n, free: 3n, outOfRange: 0n });
+    expect(state.counts()).toEqual({ total: 4n, used: 1n, free: 3n, outOfRange: 0n, preAllocated: 0n });
     const next = state.reserveNext('ns/b');
     expect(next).toBe('fd00:0:0:1::/64');
     expect(state.ipAddressFields(next!)).toEqual({ address: 'fd00:0:0:1::', prefix: 64, gateway: 'fd00::1' });
@@ -43,7 +43,7 @@ describe('prefix pools in the registry', () => {
     r.observeAddress(ip('a', 'fd00::'));
     r.observeAddress(ip('b', 'fd00:0:0:3::'));
     const shrunk = r.upsertPool(KIND, pool({ prefixes: ['fd00::/63'], excludedPrefixes: ['fd00::/64'] }));
-    expect(shrunk.counts()).toEqual({ total: 1n, used: 2n, free: 1n, outOfRange: 2n });
+    expect(shrunk.counts()).toEqual({ total: 1n, used: 2n, free: 1n, outOfRange: 2n, preAllocated: 0n });
     expect(r.get(key)?.addresses().sort()).toEqual(['fd00:0:0:3::/64', 'fd00::/64']);
   });
 
