@@ -23,6 +23,16 @@ export const Reasons = {
   AllocationFailed: 'AllocationFailed',
   Paused: 'Paused',
   NotPaused: 'NotPaused',
+  /** The chosen address (pin or requested-address annotation) is held by another IPAddress or pinned to another claim. */
+  AddressInUse: 'AddressInUse',
+  /** The chosen address is outside the pool's allocatable set. */
+  AddressNotInPool: 'AddressNotInPool',
+  /** The requested-address annotation is not an address. */
+  InvalidRequestedAddress: 'InvalidRequestedAddress',
+  /** The claim is pinned to one address and its annotation asks for another. */
+  AddressConflict: 'AddressConflict',
+  /** A global pool's namespaceSelector does not select the claim's namespace. */
+  NamespaceNotAllowed: 'NamespaceNotAllowed',
 } as const;
 
 export interface ClaimSchema {

@@ -11,6 +11,7 @@ import {
   FINALIZER_RELEASE_ADDRESS,
   isPrefixPoolKind,
 } from '../api/constants.js';
+import { canonicalIP } from '../ip/index.js';
 import {
   isAlreadyExists,
   isNotFound,
@@ -18,6 +19,13 @@ import {
   type ReconcileResult,
   type Reconciler,
 } from '../kube/index.js';
+import {
+  ANNOTATION_REQUESTED_ADDRESS,
+  canonicalChoice,
+  chosenAddress,
+  whyNotAllocatable,
+} from './chosen-address.js';
+import { release } from './claim-release.js';
 import {
   adoptionPatch,
   clusterNameOf,
@@ -43,8 +51,9 @@ import {
 import type { ConditionInput } from './conditions.js';
 import type { ControllerContext, LiveAddress, LiveClaim } from './context.js';
 import { protectPool } from './inclusterippool.js';
-import { owningClaimUid, releaseOrphanAddress } from './orphans.js';
-import type { PoolState } from './pool-state.js';
+import { releaseOrphanAddress } from './orphans.js';
+import type { ChosenOutcome, PoolState } from './pool-state.js';
+import { prefixHoldKey } from './prefix-pools.js';
 
 /** Claims waiting on an exhausted pool also retry this often, in case a wake-up is missed. */
 const EXHAUSTED_RETRY_MS = 60_000;
@@ -53,6 +62,8 @@ type Step = ReconcileResult | undefined;
 
 interface Run extends StatusRun {
   log: ControllerContext['log'];
+  /** Claim key → the requested address last warned about as ignored. */
+  warned: Map<string, string>;
 }
 
 function poolName(pool: PoolState): string {
@@ -67,11 +78,13 @@ function refName(claim: LiveClaim): string {
 
 export function claimReconciler(ctx: ControllerContext): Reconciler<string> {
   const written = new Map<string, string>();
+  const warned = new Map<string, string>();
   const schema: ClaimSchema = { v1beta2StatusPruned: false };
   return async (key, signal) => {
     const claim = ctx.claims.get(key);
     if (!claim) {
       written.delete(key);
+      warned.delete(key);
       return releaseOrphanAddress(ctx, key, signal);
     }
     if (cacheBehindOwnWrite(written, key, claim)) return;
@@ -85,7 +98,7 @@ export function claimReconciler(ctx: ControllerContext): Reconciler<string> {
     });
     if (!handlesPoolRef(claim.spec?.poolRef) || !passesWatchFilter(claim, ctx.watchFilter)) return;
     log.debug({ resourceVersion: claim.metadata.resourceVersion }, 'Reconciling IPAddressClaim');
-    const run: Run = { ctx, key, claim, signal, log, written, schema };
+    const run: Run = { ctx, key, claim, signal, log, written, warned, schema };
     if (isPaused(claim))
       return setPaused(run, `IPAddressClaim ${key} has the ${ANNOTATION_PAUSED} annotation`);
     return reconcileClaim(run);
@@ -172,19 +185,24 @@ async function ensureAddress(run: Run, pool: PoolState): Promise<Step> {
     }
     await protectPool(ctx, pool);
   }
-  const address = pool.reserveNext(key);
-  if (address === undefined) {
-    pool.waiting.add(key);
-    const c = pool.counts();
-    const what = isPrefixPoolKind(pool.kind) ? 'prefix' : 'address';
-    const message = `${poolName(pool)} has no free ${what} (${c.total} total, ${c.used} used)`;
-    // Once when the claim starts waiting (or the counts move), not on every wake-up and retry:
-    // each freed address wakes every waiting claim, and each repeat is an Event write.
-    const was = claimReady(ctx, claim);
-    if (was?.reason !== Reasons.PoolExhausted || was.message !== message)
-      ctx.recorder.warning(claim, Reasons.PoolExhausted, message);
-    await setStatus(run, ready('False', Reasons.PoolExhausted, message));
-    return { requeueAfterMs: EXHAUSTED_RETRY_MS };
+  const choice = chosenAddress(pool.kind, pool.pinOf(key), requestedAddress(claim));
+  if (choice.kind === 'refused') return notReady(run, choice.reason, choice.message);
+  let address: string | undefined;
+  if (choice.kind === 'chosen') {
+    // Exactly that address or none: never another, never one taken from its holder.
+    const outcome = pool.reserveChosen(key, choice.address);
+    if (!('reserved' in outcome)) return refuseChosen(run, pool, choice.address, outcome);
+    address = outcome.reserved;
+  } else {
+    address = pool.reserveNext(key);
+    if (address === undefined) {
+      pool.waiting.add(key);
+      const c = pool.counts();
+      const what = isPrefixPoolKind(pool.kind) ? 'prefix' : 'address';
+      const message = `${poolName(pool)} has no free ${what} (${c.total} total, ${c.used} used)`;
+      await notReady(run, Reasons.PoolExhausted, message);
+      return { requeueAfterMs: EXHAUSTED_RETRY_MS };
+    }
   }
   pool.waiting.delete(key);
   const desired = desiredIPAddress(
@@ -221,6 +239,72 @@ async function ensureAddress(run: Run, pool: PoolState): Promise<Step> {
   return setStatus(run, allocated(desired.spec, pool), claim.metadata.name);
 }
 
+function requestedAddress(claim: LiveClaim): string | undefined {
+  return claim.metadata.annotations?.[ANNOTATION_REQUESTED_ADDRESS];
+}
+
+/**
+ * Ready=False with a warning Event, the Event once when the claim starts waiting for this reason
+ * (or the message changes), not on every wake-up and retry: each freed address wakes every
+ * waiting claim, and each repeat is an Event write.
+ */
+async function notReady(run: Run, reason: string, message: string): Promise<Step> {
+  const was = claimReady(run.ctx, run.claim);
+  if (was?.reason !== reason || was.message !== message) run.ctx.recorder.warning(run.claim, reason, message);
+  return setStatus(run, ready('False', reason, message));
+}
+
+/** The chosen address cannot be had now: say why, and wait (its holder's release wakes the claim). */
+async function refuseChosen(
+  run: Run,
+  pool: PoolState,
+  address: string,
+  outcome: Exclude<ChosenOutcome, { reserved: string }>,
+): Promise<Step> {
+  if ('outside' in outcome) {
+    const why = whyNotAllocatable(pool.kind, pool.pool, address);
+    return notReady(run, Reasons.AddressNotInPool, `${poolName(pool)} cannot hand out ${address}: ${why}`);
+  }
+  pool.waiting.add(run.key);
+  const by =
+    'pinnedTo' in outcome
+      ? `pinned to IPAddressClaim ${outcome.pinnedTo} by the pool's spec.preAllocations`
+      : outcome.heldBy === run.key
+        ? `not what this claim holds already (${pool.addressOf(run.key)}): an IPAddress is immutable`
+        : outcome.heldBy === ''
+          ? 'covered by an IPAddress of another prefix length'
+          : `held by IPAddress ${outcome.heldBy}`;
+  await notReady(
+    run,
+    Reasons.AddressInUse,
+    `${address} in ${poolName(pool)} is ${by}; the claim waits for it`,
+  );
+  return { requeueAfterMs: EXHAUSTED_RETRY_MS };
+}
+
+/**
+ * A claim that holds its address and whose annotation now asks for another: nothing changes (an
+ * IPAddress is immutable), and a warning says so, once per value asked for.
+ */
+function warnRequestedIgnored(run: Run, pool: PoolState, existing: LiveAddress): void {
+  const requested = requestedAddress(run.claim);
+  const asked = requested === undefined ? undefined : canonicalChoice(pool.kind, requested);
+  const held = isPrefixPoolKind(pool.kind)
+    ? prefixHoldKey(existing.spec.address, existing.spec.prefix)
+    : (canonicalIP(existing.spec.address) ?? existing.spec.address);
+  if (!asked?.ok || asked.value === held) {
+    run.warned.delete(run.key);
+    return;
+  }
+  if (run.warned.get(run.key) === asked.value) return;
+  run.warned.set(run.key, asked.value);
+  run.ctx.recorder.warning(
+    run.claim,
+    'RequestedAddressIgnored',
+    `${ANNOTATION_REQUESTED_ADDRESS} asks for ${asked.value}, but the claim holds ${held} (IPAddress ${run.key}), which never changes: delete the claim to be given another address`,
+  );
+}
+
 /** Create said AlreadyExists: our cache is behind. Take the object as it is in the API. */
 async function adoptAfterConflict(run: Run, pool: PoolState): Promise<Step> {
   const { ctx, key, claim } = run;
@@ -244,6 +328,7 @@ async function adopt(run: Run, pool: PoolState, existing: LiveAddress): Promise<
     return setStatus(run, ready('False', Reasons.AllocationFailed, message));
   }
   ctx.registry.observeOwnWrite(existing);
+  warnRequestedIgnored(run, pool, existing);
   const patch = adoptionPatch(existing, claim, ctx.capiApiVersion, pool.pool, pool.kind);
   if (patch) {
     await ctx.client.patch(ctx.addressResource, existing.metadata.name ?? '', patch, {
@@ -265,77 +350,6 @@ async function adopt(run: Run, pool: PoolState, existing: LiveAddress): Promise<
   return setStatus(run, allocated(existing.spec, pool), claim.metadata.name);
 }
 
-/** Release: honour the grace period, unprotect and delete the IPAddress, drop our finalizer. */
-async function release(run: Run, pool: PoolState | undefined): Promise<Step> {
-  const { ctx, key, claim } = run;
-  if (!(claim.metadata.finalizers ?? []).includes(FINALIZER_RELEASE_ADDRESS)) return;
-  const grace = pool && !isDeleting(pool.pool) ? pool.gracePeriodSeconds : 0;
-  if (grace > 0 && claim.metadata.deletionTimestamp) {
-    const remaining = Date.parse(claim.metadata.deletionTimestamp) + grace * 1000 - ctx.now();
-    if (remaining > 0) {
-      run.log.info({ remainingMs: remaining }, 'Address reuse grace period active; delaying release');
-      return { requeueAfterMs: remaining };
-    }
-  }
-  const name = claim.metadata.name ?? '';
-  const ns = claim.metadata.namespace;
-  let address: LiveAddress | undefined;
-  try {
-    // From the API, not the cache: a stale cache must not make us skip a real IPAddress.
-    address = await ctx.client.get<LiveAddress>(ctx.addressResource, name, ns, run.signal);
-  } catch (err) {
-    if (!isNotFound(err)) throw err;
-  }
-  if (address && !belongsToClaim(address, claim)) {
-    run.log.info(
-      { address: address.spec?.address },
-      `IPAddress ${key} belongs to another claim or pool; left in place`,
-    );
-    if (pool) ctx.registry.releaseReservation(pool, key);
-  } else if (address) {
-    const finalizers = address.metadata.finalizers ?? [];
-    if (finalizers.includes(FINALIZER_PROTECT_ADDRESS)) {
-      await ignoreNotFound(
-        ctx.client.patch(
-          ctx.addressResource,
-          name,
-          {
-            metadata: {
-              finalizers: finalizers.filter((f) => f !== FINALIZER_PROTECT_ADDRESS),
-              resourceVersion: address.metadata.resourceVersion,
-            },
-          },
-          { namespace: ns, fieldManager: ctx.fieldManager, signal: run.signal },
-        ),
-      );
-    }
-    // The UID precondition: an IPAddress made meanwhile under this name is not this one.
-    const preconditions = { uid: address.metadata.uid };
-    await ignoreNotFound(
-      ctx.client.delete(ctx.addressResource, name, ns, { signal: run.signal, preconditions }),
-    );
-    if (pool) ctx.metrics.releases.inc({ pool: pool.key });
-    ctx.recorder.normal(claim, 'AddressReleased', `Released ${address.spec?.address} of IPAddress ${key}`);
-    run.log.info({ address: address.spec?.address }, `IPAddress ${key} has been released`);
-  } else if (pool) {
-    ctx.registry.releaseReservation(pool, key);
-  }
-  await ignoreNotFound(
-    ctx.client.patch(
-      ctx.claimResource,
-      name,
-      {
-        metadata: {
-          finalizers: (claim.metadata.finalizers ?? []).filter((f) => f !== FINALIZER_RELEASE_ADDRESS),
-          resourceVersion: claim.metadata.resourceVersion,
-        },
-      },
-      { namespace: ns, fieldManager: ctx.fieldManager, signal: run.signal },
-    ),
-  );
-  return;
-}
-
 /**
  * A definite refusal: the API server answered 4xx, so the object was not created. 408 and 429 are
  * answers too, but the first says the request timed out somewhere and the second may come from a
@@ -345,27 +359,6 @@ function isRefused(err: unknown): boolean {
   return (
     err instanceof KubeApiError && err.code >= 400 && err.code < 500 && err.code !== 408 && err.code !== 429
   );
-}
-
-/**
- * Is this IPAddress the claim's to release? Ours from this claim (its UID controls it), or one in
- * the claim's pool that no other claim controls. An IPAddress named like the claim in another pool
- * (adoption refused it as AllocationFailed) belongs to someone else and stays.
- */
-function belongsToClaim(address: LiveAddress, claim: LiveClaim): boolean {
-  const owner = owningClaimUid(address);
-  if (owner !== undefined) return owner === claim.metadata.uid;
-  const ref = address.spec?.poolRef;
-  const ns = claim.metadata.namespace;
-  return ref !== undefined && poolKeyOfRef(ref, ns) === poolKeyOfRef(claim.spec.poolRef, ns);
-}
-
-async function ignoreNotFound(p: Promise<unknown>): Promise<void> {
-  try {
-    await p;
-  } catch (err) {
-    if (!isNotFound(err)) throw err;
-  }
 }
 
 function ready(status: 'True' | 'False', reason: string, message: string): ConditionInput {

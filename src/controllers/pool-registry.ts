@@ -6,12 +6,13 @@
  */
 import { PoolAllocator } from '../allocator/index.js';
 import type { IPAddress } from '../api/capi-types.js';
-import { isPrefixPoolKind } from '../api/constants.js';
+import { isGlobalPoolKind, isPrefixPoolKind } from '../api/constants.js';
 import { aggregateMessage } from '../api/errors.js';
 import type { IPPool } from '../api/ippool-types.js';
 import { validateIPPoolSpec } from '../api/validate.js';
 import { type AllocatableSet, canonicalIP, poolAllocatableSet } from '../ip/index.js';
 import { compareResourceVersions, splitObjectKey } from '../kube/index.js';
+import { canonicalChoice } from './chosen-address.js';
 import { heldInOurPool, objectKey, poolKeyOfPool, poolKeyOfRef } from './claim-rules.js';
 import { type AddressAllocator, type PoolObject, PoolState } from './pool-state.js';
 import { prefixHoldKey, prefixPoolState } from './prefix-pools.js';
@@ -291,12 +292,42 @@ export class PoolRegistry {
   }
 
   private build(key: string, kind: string, pool: PoolObject): PoolState {
-    if (isPrefixPoolKind(kind)) return prefixPoolState(key, kind, pool);
+    const pins = pinsOf(kind, pool);
+    if (isPrefixPoolKind(kind)) return prefixPoolState(key, kind, pool, pins);
     const spec = (pool as IPPool).spec;
     const errors = validateIPPoolSpec(spec ?? ({} as IPPool['spec']));
     if (errors.length > 0) return new PoolState(key, kind, pool, undefined, aggregateMessage(errors));
     const set = poolAllocatableSet(spec);
     if (!set.ok) return new PoolState(key, kind, pool, undefined, set.error);
-    return new PoolState(key, kind, pool, this.newAllocator(set.value), undefined);
+    return new PoolState(key, kind, pool, this.newAllocator(set.value), undefined, pins);
   }
+}
+
+interface PreAllocationInput {
+  claimName?: unknown;
+  namespace?: unknown;
+  address?: unknown;
+}
+
+/**
+ * spec.preAllocations as claim key → canonical address. A namespaced pool pins claims of its own
+ * namespace; a global pool names the namespace. Entries the webhook would refuse (it may have been
+ * off) are skipped here; their claims are then served as any other.
+ */
+function pinsOf(kind: string, pool: PoolObject): [string, string][] {
+  const list = (pool.spec as { preAllocations?: unknown } | undefined)?.preAllocations;
+  if (!Array.isArray(list)) return [];
+  const pins: [string, string][] = [];
+  for (const entry of list as PreAllocationInput[]) {
+    const namespace = isGlobalPoolKind(kind) ? entry?.namespace : pool.metadata?.namespace;
+    if (
+      typeof entry?.claimName !== 'string' ||
+      typeof namespace !== 'string' ||
+      typeof entry.address !== 'string'
+    )
+      continue;
+    const address = canonicalChoice(kind, entry.address);
+    if (address.ok) pins.push([`${namespace}/${entry.claimName}`, address.value]);
+  }
+  return pins;
 }

@@ -24,7 +24,12 @@ export function prefixHoldKey(address: string, prefix: unknown): string {
 }
 
 /** The state of a prefix pool; invalid (nothing handed out, Ready False) when its spec is. */
-export function prefixPoolState(key: string, kind: string, pool: PoolObject): PoolState {
+export function prefixPoolState(
+  key: string,
+  kind: string,
+  pool: PoolObject,
+  pins: Iterable<readonly [string, string]> = [],
+): PoolState {
   const errors = validatePrefixPoolObject(pool);
   if (errors.length > 0) return new PoolState(key, kind, pool, undefined, aggregateMessage(errors));
   const spec = (pool as PrefixPool).spec;
@@ -34,5 +39,5 @@ export function prefixPoolState(key: string, kind: string, pool: PoolObject): Po
     excludedPrefixes: spec.excludedPrefixes,
   });
   if (!allocator.ok) return new PoolState(key, kind, pool, undefined, allocator.error);
-  return new PoolState(key, kind, pool, allocator.value, undefined);
+  return new PoolState(key, kind, pool, allocator.value, undefined, pins);
 }
