@@ -96,12 +96,20 @@ function cap(n: bigint): bigint {
   return n > MAX_INT64 ? MAX_INT64 : n;
 }
 
-/** Observed counts equal the wanted ones (compared as doubles: the informer parses JSON numbers). */
-function sameCounts(observed: Record<string, unknown> | undefined, wanted: PoolCounts): boolean {
+const COUNTS = ['total', 'used', 'free', 'outOfRange'] as const;
+
+/**
+ * Observed counts equal the wanted ones (compared as doubles: the informer parses JSON numbers).
+ * preAllocated only where it is written: a pool with pins, or one that had some.
+ */
+function sameCounts(
+  observed: Record<string, unknown> | undefined,
+  wanted: PoolCounts,
+  pins: boolean,
+): boolean {
   if (!observed) return false;
-  return (['total', 'used', 'free', 'outOfRange'] as const).every(
-    (k) => observed[k] === Number(cap(wanted[k])),
-  );
+  if (pins && observed.preAllocated !== Number(cap(wanted.preAllocated))) return false;
+  return COUNTS.every((k) => observed[k] === Number(cap(wanted[k])));
 }
 
 export class PoolStatusWriter {
@@ -296,19 +304,23 @@ export class PoolStatusWriter {
     if (!state.valid) this.reportInvalid(state);
     const counts = state.counts();
     const conditions = setCondition(pool.status?.conditions, readyCondition(state));
-    if (!conditions && sameCounts(pool.status?.ipAddresses as Record<string, unknown> | undefined, counts))
-      return;
+    const observed = pool.status?.ipAddresses as Record<string, unknown> | undefined;
+    // A pool written for the Go provider keeps the Go provider's four counts, and no more.
+    const pins = state.hasPins || observed?.preAllocated !== undefined;
+    if (!conditions && sameCounts(observed, counts, pins)) return;
     const ipAddresses = {
       total: int64JSON(counts.total),
       used: int64JSON(counts.used),
       free: int64JSON(counts.free),
       outOfRange: int64JSON(counts.outOfRange),
+      ...(pins ? { preAllocated: int64JSON(counts.preAllocated) } : {}),
     };
     // A merge patch replaces the whole conditions list; the provider is the only writer of it.
     const status = conditions ? { ipAddresses, conditions } : { ipAddresses };
     await ctx.client.patchStatus(resource, meta.name ?? '', { status }, opts);
     ctx.metrics.statusWrites.inc();
     for (const [k, v] of Object.entries(counts)) {
+      if (k === 'preAllocated' && !pins) continue;
       ctx.metrics.poolAddresses.set({ pool: state.key, state: k }, Number(cap(v)));
     }
   }
