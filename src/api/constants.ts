@@ -91,3 +91,36 @@ export const PREFIX_MAX = 128;
 export const INT32_MAX = 2_147_483_647;
 /** Status counts are int64 in the CRD; larger counts (IPv6) are capped at this value. */
 export const STATUS_COUNT_MAX = 9_223_372_036_854_775_807n;
+
+// --- Allocation strategies (spec.allocationStrategy of every pool kind) ---
+
+/** The lowest free address (or prefix) first: the Go provider's only behaviour, and ours when unset. */
+export const ALLOCATION_STRATEGY_LOWEST = 'Lowest';
+/** The highest free address first. */
+export const ALLOCATION_STRATEGY_HIGHEST = 'Highest';
+/** Any free address, picked at random. */
+export const ALLOCATION_STRATEGY_RANDOM = 'Random';
+/** The next free address after `status.lastAllocated`, wrapping around at the end of the pool. */
+export const ALLOCATION_STRATEGY_ROUND_ROBIN = 'RoundRobin';
+
+/** The values `spec.allocationStrategy` may take, in the order the schema's enum lists them. */
+export const ALLOCATION_STRATEGIES = [
+  ALLOCATION_STRATEGY_LOWEST,
+  ALLOCATION_STRATEGY_HIGHEST,
+  ALLOCATION_STRATEGY_RANDOM,
+  ALLOCATION_STRATEGY_ROUND_ROBIN,
+] as const;
+export type AllocationStrategy = (typeof ALLOCATION_STRATEGIES)[number];
+/** What an absent `spec.allocationStrategy` means. */
+export const DEFAULT_ALLOCATION_STRATEGY: AllocationStrategy = ALLOCATION_STRATEGY_LOWEST;
+
+export function isAllocationStrategy(value: unknown): value is AllocationStrategy {
+  return typeof value === 'string' && (ALLOCATION_STRATEGIES as readonly string[]).includes(value);
+}
+
+/** The strategy a spec means: its own when set (and known), else Lowest. */
+export function effectiveAllocationStrategy(spec: { allocationStrategy?: unknown }): AllocationStrategy {
+  return isAllocationStrategy(spec.allocationStrategy)
+    ? spec.allocationStrategy
+    : DEFAULT_ALLOCATION_STRATEGY;
+}

@@ -247,3 +247,108 @@ describe('convertIPPool', () => {
     expect(convertIPPool({ apiVersion: 'ipam.cluster.x-k8s.io/v9' }, API_VERSION_V1ALPHA2).ok).toBe(false);
   });
 });
+
+// Issue "Addresses people choose": a v1alpha1 client round-tripping a pool must not drop our fields.
+describe.each(kinds)('the fields of chosen addresses on a %s through v1alpha1', (kind) => {
+  const global = kind === 'GlobalInClusterIPPool';
+  const chosen: IPPool = {
+    apiVersion: API_VERSION_V1ALPHA2,
+    kind,
+    metadata: { name: 'p', annotations: { keep: 'me' } },
+    spec: {
+      addresses: ['10.0.0.0/24'],
+      prefix: 24,
+      gateway: '10.0.0.1',
+      preAllocations: [
+        { claimName: 'vip', address: '10.0.0.10', ...(global ? { namespace: 'team-a' } : {}) },
+        { claimName: 'web-md-0-x7k2p-0-0', address: '10.0.0.11', ...(global ? { namespace: 'team-b' } : {}) },
+      ],
+      ...(global
+        ? {
+            namespaceSelector: {
+              matchLabels: { env: 'prod' },
+              matchExpressions: [
+                { key: 'kubernetes.io/metadata.name', operator: 'In', values: ['team-a', 'team-b'] },
+              ],
+            },
+          }
+        : {}),
+      allocationStrategy: 'RoundRobin',
+    },
+    status: {
+      ipAddresses: { total: 252, free: 248, used: 2, outOfRange: 0, preAllocated: 2 },
+      lastAllocated: '10.0.0.12',
+    },
+  };
+
+  it('are kept in the annotation, shown nowhere in the v1alpha1 spec, and restored', () => {
+    const spoke = toV1(chosen);
+    expect(spoke.spec).toEqual({ addresses: ['10.0.0.0/24'], prefix: 24, gateway: '10.0.0.1' });
+    const saved = JSON.parse(spoke.metadata?.annotations?.[DATA] ?? '{}') as {
+      spec?: Record<string, unknown>;
+    };
+    expect(Object.keys(saved.spec ?? {}).sort()).toEqual(
+      global
+        ? ['allocationStrategy', 'namespaceSelector', 'preAllocations']
+        : ['allocationStrategy', 'preAllocations'],
+    );
+    // Status has one shape in both versions.
+    expect(spoke.status).toEqual(chosen.status);
+    expect(toV2(spoke)).toEqual(chosen);
+  });
+
+  it('survive a v1alpha1 client’s edit of a field both versions have', () => {
+    const spoke = toV1(chosen);
+    spoke.spec = { ...spoke.spec, gateway: '10.0.0.254' };
+    expect(toV2(spoke).spec).toEqual({ ...chosen.spec, gateway: '10.0.0.254' });
+  });
+
+  it('travel with the Go provider’s v2-only fields and a subnet view alike', () => {
+    const fromSubnet = toV2({
+      apiVersion: API_VERSION_V1ALPHA1,
+      kind,
+      metadata: {},
+      spec: { subnet: '10.0.0.0/24' },
+    });
+    fromSubnet.spec = {
+      ...fromSubnet.spec,
+      excludedAddresses: ['10.0.0.7'],
+      preAllocations: chosen.spec.preAllocations,
+      allocationStrategy: 'Highest',
+    };
+    const spoke = toV1(fromSubnet);
+    expect(spoke.spec).toEqual({ subnet: '10.0.0.0/24', start: '10.0.0.1', end: '10.0.0.254', prefix: 24 });
+    expect(toV2(spoke)).toEqual(fromSubnet);
+  });
+
+  it('go through convertIPPool both ways, as the /convert webhook calls it', () => {
+    const down = convertIPPool(chosen, API_VERSION_V1ALPHA1);
+    expect(down.ok).toBe(true);
+    const up = down.ok ? convertIPPool(down.object, API_VERSION_V1ALPHA2) : down;
+    expect(up.ok && up.object).toEqual(chosen);
+  });
+
+  it('leave a pool without them as it was (no annotation added)', () => {
+    const plain: IPPool = {
+      apiVersion: API_VERSION_V1ALPHA2,
+      kind,
+      metadata: { name: 'p' },
+      spec: { addresses: ['10.0.0.0/24'], prefix: 24 },
+    };
+    expect(toV1(plain).metadata).toEqual({ name: 'p' });
+  });
+
+  it('restore only what has the schema’s shape from a hand-edited annotation', () => {
+    const spoke = toV1(chosen);
+    spoke.metadata = {
+      ...spoke.metadata,
+      annotations: {
+        [DATA]: JSON.stringify({
+          apiVersion: API_VERSION_V1ALPHA2,
+          spec: { preAllocations: 'x', namespaceSelector: ['a'], allocationStrategy: 3 },
+        }),
+      },
+    };
+    expect(toV2(spoke).spec).toEqual({ addresses: ['10.0.0.0/24'], prefix: 24, gateway: '10.0.0.1' });
+  });
+});

@@ -9,8 +9,9 @@
  * and JSON shape Cluster API's MarshalData uses, so objects the Go provider wrote keep working):
  * - a stored v1alpha2 object keeps the v1alpha1 view (subnet/start/end) it was written with;
  * - a v1alpha1 object handed to a client keeps the v1alpha2-only fields (excludedAddresses,
- *   allocateReservedIPAddresses, addressReuseGracePeriodSeconds), and they come back when the
- *   client writes the object again.
+ *   allocateReservedIPAddresses, addressReuseGracePeriodSeconds, and ours: preAllocations,
+ *   namespaceSelector, allocationStrategy), and they come back when the client writes the object
+ *   again. Status has one shape in both versions and passes through as it is.
  */
 import { familyMax, formatIP, parseCIDR } from '../ip/index.js';
 import {
@@ -23,7 +24,7 @@ import { type FieldError, invalid, required } from './errors.js';
 import type { IPPool, IPPoolSpec, IPPoolSpecV1Alpha1, IPPoolV1Alpha1 } from './ippool-types.js';
 import type { KubeObject, ObjectMeta } from './meta.js';
 import type { JSONSchemaProps } from './schema/builder.js';
-import { ipPoolSpecV1Alpha1, ipPoolSpecV1Alpha2 } from './schema/ippool.js';
+import { ipPoolSpecV1Alpha1, ipPoolSpecV1Alpha2For } from './schema/ippool.js';
 import { validateAgainstSchema } from './schema/structural.js';
 
 export const API_VERSION_V1ALPHA1 = `${IPAM_GROUP}/${POOL_VERSION_V1ALPHA1}`;
@@ -83,14 +84,47 @@ const V1ALPHA2_ONLY = [
   'allocateReservedIPAddresses',
   'excludedAddresses',
   'addressReuseGracePeriodSeconds',
+  'preAllocations',
+  'namespaceSelector',
+  'allocationStrategy',
 ] as const;
 
 function hasV1Alpha2OnlyFields(spec: IPPoolSpec): boolean {
   return (
     spec.allocateReservedIPAddresses === true ||
     (spec.excludedAddresses !== undefined && spec.excludedAddresses.length > 0) ||
-    spec.addressReuseGracePeriodSeconds !== undefined
+    spec.addressReuseGracePeriodSeconds !== undefined ||
+    (spec.preAllocations !== undefined && spec.preAllocations.length > 0) ||
+    spec.namespaceSelector !== undefined ||
+    spec.allocationStrategy !== undefined
   );
+}
+
+const isRecord = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/**
+ * Puts the saved v1alpha2-only fields back on a spec converted up from v1alpha1. Each is taken
+ * only in the shape the schema allows; anything else (an annotation edited by hand) is left out
+ * rather than stored, and the webhook's validation of the v1alpha2 object judges the rest.
+ */
+function restoreV1Alpha2Only(spec: IPPoolSpec, saved: Record<string, unknown>): void {
+  if (saved.allocateReservedIPAddresses === true) spec.allocateReservedIPAddresses = true;
+  if (Array.isArray(saved.excludedAddresses)) {
+    spec.excludedAddresses = saved.excludedAddresses.filter((a) => typeof a === 'string');
+  }
+  if (typeof saved.addressReuseGracePeriodSeconds === 'number') {
+    spec.addressReuseGracePeriodSeconds = saved.addressReuseGracePeriodSeconds;
+  }
+  if (Array.isArray(saved.preAllocations)) {
+    spec.preAllocations = saved.preAllocations.filter(isRecord) as unknown as IPPoolSpec['preAllocations'];
+  }
+  if (isRecord(saved.namespaceSelector)) {
+    spec.namespaceSelector = saved.namespaceSelector as IPPoolSpec['namespaceSelector'];
+  }
+  if (typeof saved.allocationStrategy === 'string') {
+    spec.allocationStrategy = saved.allocationStrategy as IPPoolSpec['allocationStrategy'];
+  }
 }
 
 interface ConversionData {
@@ -150,16 +184,7 @@ export function convertIPPoolToV1Alpha2(obj: IPPoolV1Alpha1): ConversionResult<I
   const { spec, defaulted } = converted.object;
   const { meta, data } = takeConversionData(obj.metadata);
   // Written by convertIPPoolToV1Alpha1: v1alpha1 cannot change these fields, so restore them as they were.
-  if (data?.apiVersion === API_VERSION_V1ALPHA2 && data.spec) {
-    const saved = data.spec;
-    if (saved.allocateReservedIPAddresses === true) spec.allocateReservedIPAddresses = true;
-    if (Array.isArray(saved.excludedAddresses)) {
-      spec.excludedAddresses = saved.excludedAddresses.filter((a) => typeof a === 'string');
-    }
-    if (typeof saved.addressReuseGracePeriodSeconds === 'number') {
-      spec.addressReuseGracePeriodSeconds = saved.addressReuseGracePeriodSeconds;
-    }
-  }
+  if (data?.apiVersion === API_VERSION_V1ALPHA2 && data.spec) restoreV1Alpha2Only(spec, data.spec);
   // Only a subnet/start/end pool needs its v1alpha1 view saved; plain addresses convert back as they are.
   const needsView =
     defaulted.subnet !== undefined || defaulted.start !== undefined || defaulted.end !== undefined;
@@ -232,7 +257,7 @@ export function convertIPPool(obj: KubeObject, desiredAPIVersion: string): Conve
     return shape ? { ok: false, error: shape } : convertIPPoolToV1Alpha2(obj as IPPoolV1Alpha1);
   }
   if (obj.apiVersion === API_VERSION_V1ALPHA2 && desiredAPIVersion === API_VERSION_V1ALPHA1) {
-    const shape = shapeErrors(ipPoolSpecV1Alpha2, (obj as IPPool).spec);
+    const shape = shapeErrors(ipPoolSpecV1Alpha2For(obj.kind), (obj as IPPool).spec);
     return shape ? { ok: false, error: shape } : convertIPPoolToV1Alpha1(obj as IPPool);
   }
   return {

@@ -9,6 +9,7 @@ export type FieldErrorType =
   | 'FieldValueInvalid'
   | 'FieldValueRequired'
   | 'FieldValueForbidden'
+  | 'FieldValueDuplicate'
   | 'FieldValueTypeInvalid'
   | 'FieldValueNotSupported'
   | 'FieldValueTooLong'
@@ -26,6 +27,7 @@ const TYPE_TEXT: Record<FieldErrorType, string> = {
   FieldValueInvalid: 'Invalid value',
   FieldValueRequired: 'Required value',
   FieldValueForbidden: 'Forbidden',
+  FieldValueDuplicate: 'Duplicate value',
   FieldValueTypeInvalid: 'Invalid value',
   FieldValueNotSupported: 'Unsupported value',
   FieldValueTooLong: 'Too long',

@@ -10,6 +10,7 @@ export * from './errors.js';
 export * from './install.js';
 export * from './ippool-types.js';
 export * from './meta.js';
+export * from './names.js';
 export * from './prefixpool-types.js';
 export {
   buildCrd,
@@ -29,6 +30,8 @@ export {
   toYaml,
 } from './schema/index.js';
 export { type StructuralOptions, validateAgainstSchema } from './schema/structural.js';
+export * from './selector.js';
 export * from './validate.js';
+export * from './validate-extensions.js';
 export * from './validate-prefix.js';
 export * from './warnings.js';

@@ -1,5 +1,23 @@
-import type { IPPoolKind } from './constants.js';
+import type { AllocationStrategy, IPPoolKind } from './constants.js';
 import type { Condition, KubeList, KubeObject } from './meta.js';
+import type { LabelSelector } from './selector.js';
+
+/**
+ * One entry of `spec.preAllocations` (every pool kind): the address kept for the claim named here.
+ * A pinned address is handed only to that claim, is not counted as free, and is used when the claim
+ * appears.
+ */
+export interface PreAllocation {
+  /** Name of the IPAddressClaim (a DNS-1123 subdomain). */
+  claimName: string;
+  /**
+   * The claim's namespace (a DNS-1123 label): required in GlobalInClusterIPPool and
+   * GlobalInClusterPrefixPool, forbidden in the namespaced kinds (their claims are in the pool's).
+   */
+  namespace?: string;
+  /** IP pools: one IP. Prefix pools: one child, `network/allocationPrefixLength`. */
+  address: string;
+}
 
 /**
  * Spec of InClusterIPPool and GlobalInClusterIPPool, `v1alpha2` (the stored version). The two kinds
@@ -14,6 +32,15 @@ export interface IPPoolSpec {
   allocateReservedIPAddresses?: boolean;
   excludedAddresses?: string[];
   addressReuseGracePeriodSeconds?: number;
+  /** Ours, beyond the Go provider: addresses kept for claims named in advance. */
+  preAllocations?: PreAllocation[];
+  /**
+   * Ours, GlobalInClusterIPPool only (the namespaced kind's schema has no such field, so the API
+   * server prunes it there): which namespaces' claims the pool serves; absent = every namespace.
+   */
+  namespaceSelector?: LabelSelector;
+  /** Ours: which free address a claim gets; absent = Lowest (the Go provider's behaviour). */
+  allocationStrategy?: AllocationStrategy;
 }
 
 /**
@@ -25,12 +52,19 @@ export interface IPPoolStatusAddresses {
   free: number;
   used: number;
   outOfRange: number;
+  /** Ours: pre-allocations whose claim has not taken its address yet (not counted as free). */
+  preAllocated?: number;
 }
 
 export interface IPPoolStatus {
   ipAddresses?: IPPoolStatusAddresses;
   /** Ours, beyond the Go provider: Ready (False while the spec is invalid). */
   conditions?: Condition[];
+  /**
+   * Ours: the address handed out last (prefix pools: its `network/length`), where RoundRobin goes on
+   * from. Written by the controller.
+   */
+  lastAllocated?: string;
 }
 
 export interface IPPool extends KubeObject {

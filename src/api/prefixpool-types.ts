@@ -1,6 +1,7 @@
-import type { PrefixPoolKind } from './constants.js';
-import type { IPPoolStatus } from './ippool-types.js';
+import type { AllocationStrategy, PrefixPoolKind } from './constants.js';
+import type { IPPoolStatus, PreAllocation } from './ippool-types.js';
 import type { KubeObject } from './meta.js';
+import type { LabelSelector } from './selector.js';
 
 /** Allocated child prefixes are /64 unless the pool says otherwise (CRD default and webhook). */
 export const DEFAULT_ALLOCATION_PREFIX_LENGTH = 64;
@@ -18,6 +19,12 @@ export interface PrefixPoolSpec {
   gateway?: string;
   /** IPs, ranges and CIDRs: a child prefix overlapping any of them is never handed out. */
   excludedPrefixes?: string[];
+  /** Ours: prefixes (`network/allocationPrefixLength`) kept for claims named in advance. */
+  preAllocations?: PreAllocation[];
+  /** Ours, GlobalInClusterPrefixPool only: which namespaces' claims it serves; absent = all. */
+  namespaceSelector?: LabelSelector;
+  /** Ours: which free prefix a claim gets; absent = Lowest (the Go provider's behaviour). */
+  allocationStrategy?: AllocationStrategy;
 }
 
 /** Same JSON shape as the IP pools' status: counts of child prefixes, and our Ready condition. */

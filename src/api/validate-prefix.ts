@@ -13,9 +13,10 @@ import {
 } from '../ip/index.js';
 import { type FieldError, invalid, required } from './errors.js';
 import { effectiveAllocationPrefixLength, type PrefixPoolSpec } from './prefixpool-types.js';
-import { prefixPoolSpecV1Alpha2 } from './schema/prefixpool.js';
+import { prefixPoolSpecV1Alpha2For } from './schema/prefixpool.js';
 import { validateAgainstSchema } from './schema/structural.js';
 import type { AdmissionCheck } from './validate.js';
+import { validatePrefixPoolExtensions } from './validate-extensions.js';
 
 export const MSG_PREFIXES_REQUIRED = 'prefixes is required';
 export const MSG_ALLOCATION_LENGTH_RANGE = 'allocationPrefixLength must be between 1 and 128';
@@ -40,8 +41,18 @@ export function defaultPrefixPoolSpec(spec: PrefixPoolSpec): PrefixPoolSpec {
   return { ...spec, allocationPrefixLength: effectiveAllocationPrefixLength(spec) };
 }
 
-/** Every rule of the Go provider's `validate`, in its order (it stops early where Go returns). */
-export function validatePrefixPoolSpec(spec: PrefixPoolSpec): FieldError[] {
+/**
+ * Every rule of the Go provider's `validate`, in its order (it stops early where Go returns), then
+ * the rules of our own fields (validate-extensions.ts). `kind` as for validateIPPoolSpec: without
+ * it, a pre-allocation's namespace and the namespaceSelector are not checked against the scope.
+ */
+export function validatePrefixPoolSpec(spec: PrefixPoolSpec, kind?: string): FieldError[] {
+  const errors = validateGoRules(spec);
+  return [...errors, ...validatePrefixPoolExtensions(spec, kind, errors.length === 0)];
+}
+
+/** The Go provider's rules alone. */
+function validateGoRules(spec: PrefixPoolSpec): FieldError[] {
   const prefixes = spec.prefixes ?? [];
   if (prefixes.length === 0) return [invalid('spec.prefixes', spec.prefixes, MSG_PREFIXES_REQUIRED)];
   const allocLen = effectiveAllocationPrefixLength(spec);
@@ -81,24 +92,35 @@ export function validatePrefixPoolSpec(spec: PrefixPoolSpec): FieldError[] {
 /**
  * The spec of an object of unknown shape, checked against the v1alpha2 schema's types and required
  * fields (bounds are left to the Go rules, so its messages stay), null optional fields dropped.
+ * `kind` picks the kind's schema; without it, the union of both kinds' fields is checked.
  */
-export function prefixSpecOfShape(pool: unknown): { spec: PrefixPoolSpec } | { errors: FieldError[] } {
+export function prefixSpecOfShape(
+  pool: unknown,
+  kind?: string,
+): { spec: PrefixPoolSpec } | { errors: FieldError[] } {
   const raw = typeof pool === 'object' && pool !== null ? (pool as { spec?: unknown }).spec : undefined;
   if (raw === undefined || raw === null) return { errors: [required('spec')] };
-  const errors = validateAgainstSchema(prefixPoolSpecV1Alpha2, raw, 'spec', { typesOnly: true });
+  const errors = validateAgainstSchema(prefixPoolSpecV1Alpha2For(kind), raw, 'spec', { typesOnly: true });
   if (errors.length > 0) return { errors };
   const spec = Object.fromEntries(Object.entries(raw).filter(([, v]) => v !== null));
   return { spec: spec as unknown as PrefixPoolSpec };
 }
 
-/** Shape and rules together, for the controller: empty when the pool can be allocated from. */
-export function validatePrefixPoolObject(pool: { spec?: unknown }): FieldError[] {
-  const shaped = prefixSpecOfShape(pool);
-  return 'errors' in shaped ? shaped.errors : validatePrefixPoolSpec(shaped.spec);
+/**
+ * Shape and rules together, for the controller: empty when the pool can be allocated from. The
+ * kind is `kind`, else the object's own `kind` when it has one.
+ */
+export function validatePrefixPoolObject(
+  pool: { spec?: unknown; kind?: unknown },
+  kind?: string,
+): FieldError[] {
+  const poolKind = kind ?? (typeof pool.kind === 'string' ? pool.kind : undefined);
+  const shaped = prefixSpecOfShape(pool, poolKind);
+  return 'errors' in shaped ? shaped.errors : validatePrefixPoolSpec(shaped.spec, poolKind);
 }
 
-export function validatePrefixPoolCreate(spec: PrefixPoolSpec): AdmissionCheck {
-  const errors = validatePrefixPoolSpec(spec);
+export function validatePrefixPoolCreate(spec: PrefixPoolSpec, kind?: string): AdmissionCheck {
+  const errors = validatePrefixPoolSpec(spec, kind);
   return errors.length === 0 ? { allowed: true } : { allowed: false, reason: 'Invalid', errors };
 }
 
@@ -132,8 +154,9 @@ export function validatePrefixPoolUpdate(
   oldSpec: PrefixPoolSpec,
   newSpec: PrefixPoolSpec,
   allocated: readonly string[],
+  kind?: string,
 ): AdmissionCheck {
-  const created = validatePrefixPoolCreate(newSpec);
+  const created = validatePrefixPoolCreate(newSpec, kind);
   if (!created.allowed) return created;
   if (effectiveAllocationPrefixLength(oldSpec) !== effectiveAllocationPrefixLength(newSpec)) {
     return { allowed: false, reason: 'BadRequest', message: MSG_ALLOCATION_LENGTH_IMMUTABLE };

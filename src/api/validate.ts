@@ -20,8 +20,9 @@ import { ANNOTATION_SKIP_VALIDATE_DELETE_WEBHOOK } from './constants.js';
 import { type FieldError, invalid, required } from './errors.js';
 import type { IPPoolSpec } from './ippool-types.js';
 import { hasAnnotation, type KubeObject } from './meta.js';
-import { ipPoolSpecV1Alpha2 } from './schema/ippool.js';
+import { ipPoolSpecV1Alpha2For } from './schema/ippool.js';
 import { validateAgainstSchema } from './schema/structural.js';
+import { validateIPPoolExtensions } from './validate-extensions.js';
 
 export const MSG_ADDRESSES_REQUIRED = 'addresses is required';
 export const MSG_PREFIX_REQUIRED = 'a valid prefix is required';
@@ -53,11 +54,20 @@ function entryFamilies(field: string, entries: readonly string[], errors: FieldE
 }
 
 /**
- * Every rule of the Go provider's webhook `validate`, in its order; an empty list means valid.
- * Unlike the Go provider, a negative prefix is reported with the prefix as the bad value (Go shows
- * the addresses there).
+ * Every rule of the Go provider's webhook `validate`, in its order, then the rules of our own
+ * fields (preAllocations, namespaceSelector, allocationStrategy: validate-extensions.ts); an empty
+ * list means valid. Unlike the Go provider, a negative prefix is reported with the prefix as the
+ * bad value (Go shows the addresses there). `kind` (InClusterIPPool or GlobalInClusterIPPool) decides
+ * whether a pre-allocation's namespace is required or forbidden and whether a namespaceSelector may
+ * be set; without it those two rules are skipped, so callers that know the kind pass it.
  */
-export function validateIPPoolSpec(spec: IPPoolSpec): FieldError[] {
+export function validateIPPoolSpec(spec: IPPoolSpec, kind?: string): FieldError[] {
+  const errors = validateGoRules(spec);
+  return [...errors, ...validateIPPoolExtensions(spec, kind, errors.length === 0)];
+}
+
+/** The Go provider's rules alone. */
+function validateGoRules(spec: IPPoolSpec): FieldError[] {
   const errors: FieldError[] = [];
   const addresses = spec.addresses ?? [];
   if (addresses.length === 0) errors.push(invalid('spec.addresses', spec.addresses, MSG_ADDRESSES_REQUIRED));
@@ -94,22 +104,25 @@ export function validateIPPoolSpec(spec: IPPoolSpec): FieldError[] {
 /**
  * Checks a pool's spec of unknown shape: first its shape against the v1alpha2 schema the CRD is
  * generated from, then, if it has the right shape, every rule of validateIPPoolSpec. For the
- * controller and the webhooks, which must not trust a pool blindly.
+ * controller and the webhooks, which must not trust a pool blindly. The kind is `kind`, else the
+ * object's own `kind` when it has one.
  */
-export function validateIPPoolObject(pool: { spec?: unknown }): FieldError[] {
-  const spec = specOfShape(pool);
-  return 'errors' in spec ? spec.errors : validateIPPoolSpec(spec.spec);
+export function validateIPPoolObject(pool: { spec?: unknown; kind?: unknown }, kind?: string): FieldError[] {
+  const poolKind = kind ?? (typeof pool.kind === 'string' ? pool.kind : undefined);
+  const spec = specOfShape(pool, poolKind);
+  return 'errors' in spec ? spec.errors : validateIPPoolSpec(spec.spec, poolKind);
 }
 
 /**
  * The spec of an object of unknown shape, checked against the v1alpha2 schema's types and required
  * fields (bounds are left to the Go provider's rules, so its messages stay), with null optional
  * fields dropped (the API server treats them as absent, and the rules must never see a null).
+ * `kind` picks the kind's schema; without it, the union of both kinds' fields is checked.
  */
-export function specOfShape(pool: unknown): { spec: IPPoolSpec } | { errors: FieldError[] } {
+export function specOfShape(pool: unknown, kind?: string): { spec: IPPoolSpec } | { errors: FieldError[] } {
   const raw = typeof pool === 'object' && pool !== null ? (pool as { spec?: unknown }).spec : undefined;
   if (raw === undefined || raw === null) return { errors: [required('spec')] };
-  const errors = validateAgainstSchema(ipPoolSpecV1Alpha2, raw, 'spec', { typesOnly: true });
+  const errors = validateAgainstSchema(ipPoolSpecV1Alpha2For(kind), raw, 'spec', { typesOnly: true });
   if (errors.length > 0) return { errors };
   const spec = Object.fromEntries(Object.entries(raw).filter(([, v]) => v !== null));
   return { spec: spec as unknown as IPPoolSpec };
@@ -167,8 +180,8 @@ export type AdmissionCheck =
   | { allowed: false; reason: 'Invalid'; errors: FieldError[] }
   | { allowed: false; reason: 'BadRequest'; message: string };
 
-export function validateIPPoolCreate(spec: IPPoolSpec): AdmissionCheck {
-  const errors = validateIPPoolSpec(spec);
+export function validateIPPoolCreate(spec: IPPoolSpec, kind?: string): AdmissionCheck {
+  const errors = validateIPPoolSpec(spec, kind);
   return errors.length === 0 ? { allowed: true } : { allowed: false, reason: 'Invalid', errors };
 }
 
@@ -177,14 +190,17 @@ export function validateIPPoolCreate(spec: IPPoolSpec): AdmissionCheck {
  * the pool (the `spec.address` of its IPAddresses) must stay allocatable under it. So shrinking
  * addresses, excluding, moving the gateway onto, or un-setting allocateReservedIPAddresses over an
  * allocated address is refused. `oldSpec` identifies nothing more than the caller already knows;
- * it is taken so a later rule (e.g. immutable fields) can use it without changing callers.
+ * it is taken so a later rule (e.g. immutable fields) can use it without changing callers. Whether
+ * a new pre-allocation names an address another claim holds is checked apart
+ * (preAllocationsHeldByOthers), as it needs the controller's holders.
  */
 export function validateIPPoolUpdate(
   _oldSpec: IPPoolSpec,
   newSpec: IPPoolSpec,
   allocated: readonly string[],
+  kind?: string,
 ): AdmissionCheck {
-  const created = validateIPPoolCreate(newSpec);
+  const created = validateIPPoolCreate(newSpec, kind);
   if (!created.allowed) return created;
   const outside = allocatedOutsidePool(newSpec, allocated);
   if (outside.length === 0) return { allowed: true };

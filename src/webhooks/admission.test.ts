@@ -228,3 +228,180 @@ describe('admission handlers', () => {
     });
   });
 });
+
+describe('admission of chosen addresses (preAllocations, namespaceSelector, allocationStrategy)', () => {
+  const base = { addresses: ['10.0.0.0/24'], prefix: 24, gateway: '10.0.0.1' };
+  const pinned = (pins: Record<string, string>[]) => ({ spec: { ...base, preAllocations: pins } });
+  const holders = new Map([
+    ['10.0.0.20', 'ns/web-0-0'],
+    ['10.0.0.30', 'ns/db'],
+  ]);
+  const asked: string[] = [];
+  const synced = {
+    allocatedAddresses: () => ['10.0.0.20', '10.0.0.30'],
+    addressHolders: (kind: string, namespace: string | undefined, name: string) => {
+      asked.push(`${kind}/${namespace ?? ''}/${name}`);
+      return holders;
+    },
+  };
+
+  it('refuse a pin of the gateway on create, naming the pin', () => {
+    const out = validate(
+      review('CREATE', pinned([{ claimName: 'vip', address: '10.0.0.1' }])),
+      'InClusterIPPool',
+      view,
+    ).response;
+    expect(out?.allowed).toBe(false);
+    expect(out?.status?.code).toBe(422);
+    expect(out?.status?.message).toBe(
+      'InClusterIPPool.ipam.cluster.x-k8s.io "p" is invalid: spec.preAllocations[0].address: Invalid value: "10.0.0.1": provided address is the gateway (spec.gateway), which is never handed out',
+    );
+  });
+
+  it('apply the namespace rule of the kind the route serves', () => {
+    const withNamespace = pinned([{ claimName: 'vip', namespace: 'ns', address: '10.0.0.10' }]);
+    const withoutNamespace = pinned([{ claimName: 'vip', address: '10.0.0.10' }]);
+    expect(validate(review('CREATE', withNamespace), 'GlobalInClusterIPPool', view).response?.allowed).toBe(
+      true,
+    );
+    expect(
+      validate(review('CREATE', withNamespace), 'InClusterIPPool', view).response?.status?.message,
+    ).toContain('spec.preAllocations[0].namespace: Forbidden');
+    expect(validate(review('CREATE', withoutNamespace), 'InClusterIPPool', view).response?.allowed).toBe(
+      true,
+    );
+    expect(
+      validate(review('CREATE', withoutNamespace), 'GlobalInClusterIPPool', view).response?.status?.message,
+    ).toContain('spec.preAllocations[0].namespace: Required value');
+  });
+
+  it('refuse on update a new pin of an address another claim holds, with the holder named', () => {
+    const out = validate(
+      review('UPDATE', pinned([{ claimName: 'vip', address: '10.0.0.20' }]), { spec: base }),
+      'InClusterIPPool',
+      synced,
+    ).response;
+    expect(out?.allowed).toBe(false);
+    expect(out?.status?.code).toBe(422);
+    expect(out?.status?.message).toContain(
+      'spec.preAllocations[0].address: Invalid value: "10.0.0.20": provided address is already held by claim ns/web-0-0',
+    );
+    expect(asked).toContain('InClusterIPPool/ns/p');
+  });
+
+  it('admit a pin whose address its own claim holds, and one of a free address', () => {
+    const pins = [
+      { claimName: 'web-0-0', address: '10.0.0.20' },
+      { claimName: 'vip', address: '10.0.0.10' },
+    ];
+    const out = validate(review('UPDATE', pinned(pins), { spec: base }), 'InClusterIPPool', synced).response;
+    expect(out).toEqual({ uid: 'u1', allowed: true });
+  });
+
+  it('warn when a pinned claim already holds another address of the pool', () => {
+    const out = validate(
+      review('UPDATE', pinned([{ claimName: 'db', address: '10.0.0.40' }]), { spec: base }),
+      'InClusterIPPool',
+      synced,
+    ).response;
+    expect(out?.allowed).toBe(true);
+    expect(out?.warnings).toEqual([
+      expect.stringContaining('claim ns/db already holds 10.0.0.30 from this pool'),
+    ]);
+  });
+
+  it('refuse with 503 while the holders are not synced, and do not ask when no pin changed', () => {
+    const notSynced = { allocatedAddresses: () => [] as string[], addressHolders: () => undefined };
+    const pins = pinned([{ claimName: 'vip', address: '10.0.0.10' }]);
+    expect(
+      validate(review('UPDATE', pins, { spec: base }), 'InClusterIPPool', notSynced).response?.status?.code,
+    ).toBe(503);
+    // Same pins, another field changed: nothing to check against the holders.
+    const regated = { spec: { ...pins.spec, gateway: '10.0.0.254' } };
+    expect(validate(review('UPDATE', regated, pins), 'InClusterIPPool', notSynced).response?.allowed).toBe(
+      true,
+    );
+    // A view without addressHolders skips the check (a controller that does not offer it).
+    expect(validate(review('UPDATE', pins, { spec: base }), 'InClusterIPPool', view).response?.allowed).toBe(
+      true,
+    );
+  });
+
+  it('refuse a namespaceSelector on the namespaced kind and a broken one on the Global kind', () => {
+    const selector = (namespaceSelector: unknown) => ({ spec: { ...base, namespaceSelector } });
+    expect(
+      validate(review('CREATE', selector({ matchLabels: { a: 'b' } })), 'InClusterIPPool', view).response
+        ?.status?.message,
+    ).toContain('spec.namespaceSelector: Forbidden');
+    expect(
+      validate(review('CREATE', selector({ matchLabels: { a: 'b' } })), 'GlobalInClusterIPPool', view)
+        .response?.allowed,
+    ).toBe(true);
+    const broken = selector({ matchExpressions: [{ key: 'a', operator: 'In' }] });
+    expect(
+      validate(review('CREATE', broken), 'GlobalInClusterIPPool', view).response?.status?.message,
+    ).toContain(
+      "spec.namespaceSelector.matchExpressions[0].values: Required value: must be specified when `operator` is 'In' or 'NotIn'",
+    );
+    const wrongShape = selector('a=b');
+    expect(
+      validate(review('CREATE', wrongShape), 'GlobalInClusterIPPool', view).response?.status?.message,
+    ).toContain('spec.namespaceSelector');
+  });
+
+  it('refuse an unknown allocationStrategy', () => {
+    const out = validate(
+      review('CREATE', { spec: { ...base, allocationStrategy: 'Fastest' } }),
+      'GlobalInClusterIPPool',
+      view,
+    ).response;
+    expect(out?.status?.message).toContain(
+      'spec.allocationStrategy: Unsupported value: "Fastest": supported values: "Lowest", "Highest", "Random", "RoundRobin"',
+    );
+  });
+
+  it('answer random pins and selectors, each allowed or denied with a message', () => {
+    const next = rng(7);
+    const pick = <T>(xs: readonly T[]): T => xs[Math.floor(next() * xs.length)] as T;
+    const names = ['a', 'vip', 'web-0-0', '', 'A_b', 'x'.repeat(300), 'ns.sub'];
+    const addresses = [
+      '10.0.0.5',
+      '10.0.0.1',
+      '10.0.0.0',
+      '10.0.0.255',
+      'fd00::1',
+      '10.0.1.1',
+      'x',
+      '',
+      '10.0.0.5/32',
+    ];
+    for (let i = 0; i < 2000; i++) {
+      const pins = Array.from({ length: Math.floor(next() * 4) }, () => {
+        const pin: Record<string, unknown> = { claimName: pick(names), address: pick(addresses) };
+        if (next() < 0.5) pin.namespace = pick(names);
+        if (next() < 0.05) pin.address = pick([null, 5, {}]);
+        return pin;
+      });
+      const spec: Record<string, unknown> = { ...base, preAllocations: next() < 0.05 ? 'x' : pins };
+      if (next() < 0.3)
+        spec.namespaceSelector = pick([
+          {},
+          { matchLabels: { a: 'b' } },
+          {
+            matchExpressions: [{ key: pick(names), operator: pick(['In', 'Exists', 'Nope']), values: ['v'] }],
+          },
+          [],
+          null,
+        ]);
+      if (next() < 0.3) spec.allocationStrategy = pick(['Lowest', 'Random', 'nope', 1]);
+      const kind = pick(['InClusterIPPool', 'GlobalInClusterIPPool']);
+      const out = validate(
+        review(pick(['CREATE', 'UPDATE']), { spec }, { spec: base }),
+        kind,
+        synced,
+      ).response;
+      expect(out?.uid).toBe('u1');
+      if (!out?.allowed) expect(out?.status?.message).toMatch(/spec\.|not synced/);
+    }
+  });
+});

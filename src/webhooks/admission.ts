@@ -15,6 +15,7 @@ import {
   validateIPPoolDelete,
   validateIPPoolUpdate,
 } from '../api/validate.js';
+import { changedPreAllocations, preAllocationsHeldByOthers } from '../api/validate-extensions.js';
 import { ipPoolWarnings, type KnownPool } from '../api/warnings.js';
 
 export interface AdmissionRequest {
@@ -51,6 +52,45 @@ export interface AllocationView {
   ): readonly string[] | undefined;
   /** Every pool the controller knows, for the overlap warning; undefined while not synced. */
   knownPools?(): Iterable<KnownPool> | undefined;
+  /**
+   * Who holds each address of a pool: the address as the registry holds it (the canonical IP for IP
+   * pools, `network/len` for prefix pools) → the holder's `namespace/name`, which keys both the
+   * claim and its IPAddress. For the update check that a new pre-allocation names no address
+   * another claim holds; undefined while not synced (the update is then refused with 503). A view
+   * without this method skips that check.
+   */
+  addressHolders?(
+    kind: string,
+    namespace: string | undefined,
+    name: string,
+  ): ReadonlyMap<string, string> | undefined;
+}
+
+/** What the update check of pre-allocations concludes: refused, or admitted with warnings. */
+export type HeldCheck = { refused: AdmissionReview } | { warnings: string[] };
+
+/**
+ * The update-time check of pre-allocations, the same for every pool kind: a pin this update adds or
+ * changes may not name an address another claim holds (checked against the controller's registry,
+ * refused with 503 until it synced). Updates that add or change no pin do not ask the registry.
+ */
+export function checkPreAllocationHolders(
+  review: AdmissionReview,
+  req: AdmissionRequest,
+  kind: string,
+  name: string,
+  oldSpec: { preAllocations?: IPPool['spec']['preAllocations'] } | undefined,
+  newSpec: { preAllocations?: IPPool['spec']['preAllocations'] },
+  view: AllocationView,
+): HeldCheck {
+  if (view.addressHolders === undefined) return { warnings: [] };
+  const namespace = req.namespace || undefined;
+  if (changedPreAllocations(kind, namespace, oldSpec, newSpec).length === 0) return { warnings: [] };
+  const holders = view.addressHolders(kind, namespace, name);
+  if (holders === undefined) return { refused: respond(review, false, { status: NOT_SYNCED }) };
+  const { errors, warnings } = preAllocationsHeldByOthers(kind, namespace, oldSpec, newSpec, holders);
+  if (errors.length === 0) return { warnings };
+  return { refused: deny(review, { allowed: false, reason: 'Invalid', errors }, kind, name) };
 }
 
 export function respond(
@@ -137,7 +177,7 @@ export function validate(review: AdmissionReview, kind: string, view: Allocation
   const name = typeof req.name === 'string' ? req.name : '';
   if (req.operation === 'DELETE') return validateDelete(review, req, kind, name, view);
   const unchanged = req.operation === 'UPDATE' && specUnchanged(req);
-  const shaped = specOfShape(req.object);
+  const shaped = specOfShape(req.object, kind);
   if ('errors' in shaped) {
     if (unchanged) return respond(review, true);
     return deny(review, { allowed: false, reason: 'Invalid', errors: shaped.errors }, kind, name);
@@ -148,11 +188,14 @@ export function validate(review: AdmissionReview, kind: string, view: Allocation
   if (req.operation === 'UPDATE') {
     const allocated = view.allocatedAddresses(kind, req.namespace, name);
     if (allocated === undefined) return respond(review, false, { status: NOT_SYNCED });
-    const old = specOfShape(req.oldObject);
-    const check = validateIPPoolUpdate('spec' in old ? old.spec : shaped.spec, shaped.spec, allocated);
-    return check.allowed ? admit(review, kind, req, pool, view) : deny(review, check, kind, name);
+    const old = specOfShape(req.oldObject, kind);
+    const oldSpec = 'spec' in old ? old.spec : undefined;
+    const check = validateIPPoolUpdate(oldSpec ?? shaped.spec, shaped.spec, allocated, kind);
+    if (!check.allowed) return deny(review, check, kind, name);
+    const held = checkPreAllocationHolders(review, req, kind, name, oldSpec, shaped.spec, view);
+    return 'refused' in held ? held.refused : admit(review, kind, req, pool, view, held.warnings);
   }
-  const check = validateIPPoolCreate(shaped.spec);
+  const check = validateIPPoolCreate(shaped.spec, kind);
   return check.allowed ? admit(review, kind, req, pool, view) : deny(review, check, kind, name);
 }
 
@@ -163,9 +206,10 @@ function admit(
   req: AdmissionRequest,
   pool: IPPool,
   view: AllocationView,
+  more: readonly string[] = [],
 ): AdmissionReview {
   const self = { kind, namespace: req.namespace || undefined, name: req.name ?? '' };
-  const warnings = ipPoolWarnings(self, pool.spec, view.knownPools?.() ?? []);
+  const warnings = [...ipPoolWarnings(self, pool.spec, view.knownPools?.() ?? []), ...more];
   return respond(review, true, warnings.length > 0 ? { warnings } : {});
 }
 

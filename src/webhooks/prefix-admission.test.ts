@@ -109,3 +109,57 @@ describe('prefix pool admission', () => {
     expect(early.response?.status?.code).toBe(503);
   });
 });
+
+describe('prefix pool admission of chosen prefixes', () => {
+  const base = { prefixes: ['fd00::/48'], allocationPrefixLength: 64 };
+  const holders = new Map([['fd00:0:0:2::/64', 'ns/node-2']]);
+  const view = { allocatedAddresses: () => ['fd00:0:0:2::/64'], addressHolders: () => holders };
+
+  it('refuses a pin that is not a child of the pool, on create and update', () => {
+    const spec = { ...base, preAllocations: [{ claimName: 'a', address: 'fd00:0:0:5::/56' }] };
+    for (const op of ['CREATE', 'UPDATE'] as const) {
+      const out = validatePrefixPool(review(op, { spec }, { spec: base }), KIND, view).response;
+      expect(out?.status?.message).toContain(
+        'spec.preAllocations[0].address: Invalid value: "fd00:0:0:5::/56": CIDR must be network-aligned',
+      );
+    }
+  });
+
+  it('refuses on update a new pin of a prefix another claim holds, by its network/len', () => {
+    const spec = { ...base, preAllocations: [{ claimName: 'node-1', address: 'fd00:0:0:2:0::/64' }] };
+    const out = validatePrefixPool(review('UPDATE', { spec }, { spec: base }), KIND, view).response;
+    expect(out?.status?.code).toBe(422);
+    expect(out?.status?.message).toContain('already held by claim ns/node-2');
+    const own = { ...base, preAllocations: [{ claimName: 'node-2', address: 'fd00:0:0:2::/64' }] };
+    expect(
+      validatePrefixPool(review('UPDATE', { spec: own }, { spec: base }), KIND, view).response?.allowed,
+    ).toBe(true);
+  });
+
+  it('refuses with 503 while the holders are not synced', () => {
+    const spec = { ...base, preAllocations: [{ claimName: 'node-1', address: 'fd00:0:0:3::/64' }] };
+    const notSynced = { allocatedAddresses: () => [] as string[], addressHolders: () => undefined };
+    expect(
+      validatePrefixPool(review('UPDATE', { spec }, { spec: base }), KIND, notSynced).response?.status?.code,
+    ).toBe(503);
+  });
+
+  it('requires the namespace of a pin and validates the selector in the Global kind', () => {
+    const pins = { ...base, preAllocations: [{ claimName: 'a', address: 'fd00:0:0:5::/64' }] };
+    // The schema of the Global kind requires it: the shape check answers as the API server would.
+    expect(
+      validatePrefixPool(review('CREATE', { spec: pins }), 'GlobalInClusterPrefixPool', held([])).response
+        ?.status?.message,
+    ).toBe(
+      'GlobalInClusterPrefixPool.ipam.cluster.x-k8s.io "p" is invalid: spec.preAllocations[0].namespace: Required value',
+    );
+    const selector = {
+      ...base,
+      namespaceSelector: { matchExpressions: [{ key: 'env', operator: 'Exists', values: ['x'] }] },
+    };
+    expect(
+      validatePrefixPool(review('CREATE', { spec: selector }), 'GlobalInClusterPrefixPool', held([])).response
+        ?.status?.message,
+    ).toContain('spec.namespaceSelector.matchExpressions[0].values: Forbidden');
+  });
+});

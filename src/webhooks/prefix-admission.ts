@@ -16,6 +16,7 @@ import {
 import {
   type AdmissionReview,
   type AllocationView,
+  checkPreAllocationHolders,
   deny,
   NOT_SYNCED,
   respond,
@@ -52,7 +53,7 @@ export function validatePrefixPool(
   const name = typeof req.name === 'string' ? req.name : '';
   if (req.operation === 'DELETE') return validateDelete(review, req, kind, name, view);
   const unchanged = req.operation === 'UPDATE' && specUnchanged(req);
-  const shaped = prefixSpecOfShape(req.object);
+  const shaped = prefixSpecOfShape(req.object, kind);
   if ('errors' in shaped) {
     if (unchanged) return respond(review, true);
     return deny(review, { allowed: false, reason: 'Invalid', errors: shaped.errors }, kind, name);
@@ -61,15 +62,18 @@ export function validatePrefixPool(
   if (req.operation === 'UPDATE') {
     const allocated = view.allocatedAddresses(kind, req.namespace, name);
     if (allocated === undefined) return respond(review, false, { status: NOT_SYNCED });
-    const old = prefixSpecOfShape(req.oldObject);
-    const check = validatePrefixPoolUpdate('spec' in old ? old.spec : shaped.spec, shaped.spec, allocated);
-    return check.allowed ? admit(review, shaped.spec) : deny(review, check, kind, name);
+    const old = prefixSpecOfShape(req.oldObject, kind);
+    const oldSpec = 'spec' in old ? old.spec : undefined;
+    const check = validatePrefixPoolUpdate(oldSpec ?? shaped.spec, shaped.spec, allocated, kind);
+    if (!check.allowed) return deny(review, check, kind, name);
+    const held = checkPreAllocationHolders(review, req, kind, name, oldSpec, shaped.spec, view);
+    return 'refused' in held ? held.refused : admit(review, shaped.spec, held.warnings);
   }
-  const check = validatePrefixPoolCreate(shaped.spec);
+  const check = validatePrefixPoolCreate(shaped.spec, kind);
   return check.allowed ? admit(review, shaped.spec) : deny(review, check, kind, name);
 }
 
-function admit(review: AdmissionReview, spec: PrefixPoolSpec): AdmissionReview {
-  const warnings = prefixPoolWarnings(spec);
+function admit(review: AdmissionReview, spec: PrefixPoolSpec, more: readonly string[] = []): AdmissionReview {
+  const warnings = [...prefixPoolWarnings(spec), ...more];
   return respond(review, true, warnings.length > 0 ? { warnings } : {});
 }

@@ -1,7 +1,41 @@
 import { describe, expect, it } from 'vitest';
+import type { JSONSchemaProps } from './builder.js';
 import { conditionsSchema } from './capi-ipam.js';
-import { buildCrd } from './crd.js';
+import { buildCrd, type PrinterColumn } from './crd.js';
 import { OUR_CRD_SOURCES } from './index.js';
+
+/** Our fields beyond the Go provider's (issue "Addresses people choose"): all optional, no default. */
+const OUR_SPEC_FIELDS = ['preAllocations', 'namespaceSelector', 'allocationStrategy'];
+const OUR_STATUS_FIELDS = ['lastAllocated'];
+const OUR_COUNT_FIELDS = ['preAllocated'];
+
+function without(schema: JSONSchemaProps | undefined, names: string[]): JSONSchemaProps | undefined {
+  if (schema?.properties === undefined) return schema;
+  const properties = Object.fromEntries(
+    Object.entries(schema.properties).filter(([k]) => !names.includes(k)),
+  );
+  return { ...schema, properties };
+}
+
+/** A version's schema with our additions taken out: what must equal the Go provider's. */
+function goPart(schema: JSONSchemaProps): JSONSchemaProps {
+  const props = schema.properties ?? {};
+  const status = without(props.status, OUR_STATUS_FIELDS);
+  const counts = without(status?.properties?.ipAddresses, OUR_COUNT_FIELDS);
+  return {
+    ...schema,
+    properties: {
+      ...props,
+      spec: without(props.spec, OUR_SPEC_FIELDS) ?? {},
+      ...(status
+        ? { status: { ...status, properties: { ...status.properties, ipAddresses: counts ?? {} } } }
+        : {}),
+    },
+  };
+}
+
+/** The columns `kubectl get` shows without -o wide. */
+const defaultColumns = (columns: PrinterColumn[]) => columns.filter((c) => (c.priority ?? 0) === 0);
 
 /** A schema with descriptions removed: what the API server enforces. */
 function shape(value: unknown): unknown {
@@ -111,8 +145,8 @@ describe('our IP pool CRDs enforce what the Go provider’s enforce', () => {
       served: v.served,
       storage: v.storage,
       ...(v.deprecated ? { deprecated: true } : {}),
-      columns: v.printerColumns.map((c) => [c.name, c.type, c.jsonPath]),
-      schema: shape(v.schema),
+      columns: defaultColumns(v.printerColumns).map((c) => [c.name, c.type, c.jsonPath]),
+      schema: shape(goPart(v.schema)),
     }));
     expect(versions).toEqual(expectedVersions(v1alpha1Addresses));
     for (const v of crd.spec.versions) expect(v).toMatchObject({ subresources: { status: {} } });
@@ -140,8 +174,8 @@ describe('our prefix pool CRDs enforce what the Go provider’s enforce', () => 
       name: v.name,
       served: v.served,
       storage: v.storage,
-      columns: v.printerColumns.map((c) => [c.name, c.type, c.jsonPath, c.description]),
-      schema: shape(v.schema),
+      columns: defaultColumns(v.printerColumns).map((c) => [c.name, c.type, c.jsonPath, c.description]),
+      schema: shape(goPart(v.schema)),
     }));
     expect(versions).toEqual([
       {
@@ -168,5 +202,63 @@ describe('our prefix pool CRDs enforce what the Go provider’s enforce', () => 
     ]);
     expect(crd.spec.versions).toHaveLength(1);
     for (const v of crd.spec.versions) expect(v).toMatchObject({ subresources: { status: {} } });
+  });
+});
+
+describe('our additions to the Go provider’s pools', () => {
+  const v1alpha2 = (kind: string) =>
+    OUR_CRD_SOURCES.find((s) => s.kind === kind)!.versions.find((v) => v.name === 'v1alpha2')!;
+  const allKinds = [
+    'InClusterIPPool',
+    'GlobalInClusterIPPool',
+    'InClusterPrefixPool',
+    'GlobalInClusterPrefixPool',
+  ];
+
+  it.each(allKinds)('are optional and default nothing in %s, so Go manifests store as written', (kind) => {
+    const version = v1alpha2(kind);
+    const spec = version.schema.properties?.spec;
+    const status = version.schema.properties?.status;
+    const global = kind.startsWith('Global');
+    expect(Object.keys(spec?.properties ?? {})).toEqual(
+      expect.arrayContaining(global ? OUR_SPEC_FIELDS : ['preAllocations', 'allocationStrategy']),
+    );
+    // A namespaced pool serves its own namespace: no selector in its schema, so the API server prunes one.
+    if (!global) expect(spec?.properties?.namespaceSelector).toBeUndefined();
+    for (const name of [...OUR_SPEC_FIELDS, ...OUR_STATUS_FIELDS]) {
+      expect(spec?.required ?? []).not.toContain(name);
+      expect(status?.required ?? []).not.toContain(name);
+    }
+    expect(status?.properties?.ipAddresses?.required).not.toContain('preAllocated');
+    const defaults: string[] = [];
+    const walk = (s: JSONSchemaProps | undefined, path: string) => {
+      if (s === undefined) return;
+      if (s.default !== undefined) defaults.push(path);
+      for (const [k, v] of Object.entries(s.properties ?? {})) walk(v, `${path}.${k}`);
+      walk(s.items, `${path}[]`);
+    };
+    for (const name of OUR_SPEC_FIELDS) walk(spec?.properties?.[name], `spec.${name}`);
+    expect(defaults).toEqual([]);
+    expect(spec?.properties?.allocationStrategy?.enum).toEqual(['Lowest', 'Highest', 'Random', 'RoundRobin']);
+    const pin = spec?.properties?.preAllocations?.items;
+    expect(pin?.required).toEqual(global ? ['address', 'claimName', 'namespace'] : ['address', 'claimName']);
+    // Kept on namespaced kinds so the webhook can refuse it rather than the API server dropping it.
+    expect(pin?.properties?.namespace).toBeDefined();
+  });
+
+  it.each(allKinds)('add only wide columns to %s', (kind) => {
+    const extra = v1alpha2(kind).printerColumns.filter((c) => (c.priority ?? 0) !== 0);
+    expect(extra.map((c) => [c.name, c.jsonPath, c.priority])).toEqual([
+      ['Strategy', '.spec.allocationStrategy', 1],
+    ]);
+  });
+
+  it('leave the v1alpha1 schema and columns of the IP pools alone', () => {
+    for (const kind of ['InClusterIPPool', 'GlobalInClusterIPPool']) {
+      const v1 = OUR_CRD_SOURCES.find((s) => s.kind === kind)!.versions.find((v) => v.name === 'v1alpha1')!;
+      for (const name of OUR_SPEC_FIELDS)
+        expect(v1.schema.properties?.spec?.properties?.[name]).toBeUndefined();
+      expect(v1.printerColumns.every((c) => c.priority === undefined)).toBe(true);
+    }
   });
 });

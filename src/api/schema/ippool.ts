@@ -5,6 +5,8 @@
  */
 import {
   IPAM_GROUP,
+  isGlobalPoolKind,
+  isPoolKind,
   KIND_GLOBAL_IN_CLUSTER_IP_POOL,
   KIND_IN_CLUSTER_IP_POOL,
   LABEL_CLUSTERCTL_MOVE_HIERARCHY,
@@ -14,6 +16,13 @@ import {
 import { boolean, integer, type JSONSchemaProps, object, root, string, stringList } from './builder.js';
 import { conditionsSchema } from './capi-ipam.js';
 import type { CrdSource, PrinterColumn } from './crd.js';
+import {
+  allocationStrategySchema,
+  namespaceSelectorSchema,
+  type PoolScope,
+  type PoolUnit,
+  preAllocationsSchema,
+} from './pool-fields.js';
 
 /** Shared by every pool kind: categories, and the label clusterctl move looks for. */
 export const POOL_CRD_COMMON = {
@@ -45,57 +54,108 @@ export function poolStatusSchema(unit: 'addresses' | 'prefixes'): JSONSchemaProp
           'for example after its addresses were changed. They stay allocated until their claims are deleted.',
           COUNT_CAP_NOTE,
         ]),
+        preAllocated: integer(
+          [
+            `PreAllocated is the number of spec.preAllocations whose claim has not taken its ${unit === 'addresses' ? 'address' : 'prefix'}`,
+            'yet. They are kept for those claims, so they are not counted as free.',
+          ],
+          { format: 'int64' },
+        ),
       },
       ['free', 'outOfRange', 'total', 'used'],
     ),
     conditions,
+    lastAllocated: string([
+      `LastAllocated is the ${unit === 'addresses' ? 'address' : 'prefix (network/length)'} the pool handed out last;`,
+      'with allocationStrategy RoundRobin the next claim gets the next free one after it. Written by the provider.',
+    ]),
   });
+}
+
+/**
+ * Our fields beyond the Go provider's, shared by both versions' absence and both scopes: optional,
+ * without defaults. `scope` undefined gives the union of both kinds (namespaceSelector present, a
+ * pre-allocation's namespace optional), for callers that check an object's shape without its kind.
+ */
+export function poolExtensionFields(
+  unit: PoolUnit,
+  scope: PoolScope | undefined,
+): Record<string, JSONSchemaProps> {
+  return {
+    preAllocations: preAllocationsSchema(unit, scope ?? 'Namespaced'),
+    ...(scope === 'Namespaced' ? {} : { namespaceSelector: namespaceSelectorSchema(unit) }),
+    allocationStrategy: allocationStrategySchema(unit),
+  };
+}
+
+/** The scope of a pool kind, or undefined for a kind we do not know (then the union is checked). */
+export function poolScopeOf(kind: string | undefined): PoolScope | undefined {
+  if (kind === undefined || !isPoolKind(kind)) return undefined;
+  return isGlobalPoolKind(kind) ? 'Cluster' : 'Namespaced';
 }
 
 const ADDRESS_FORMS = 'single IPs (10.0.0.5), ranges (10.0.0.10-10.0.0.20) and CIDRs (10.0.0.0/24)';
 
-export const ipPoolSpecV1Alpha2 = object(
-  'Spec lists the addresses of the pool and the network settings handed out with them.',
-  {
-    addresses: stringList([
-      `Addresses the pool hands out: ${ADDRESS_FORMS}, in any order.`,
-      'They may be non-contiguous, must all be of one IP family (IPv4 or IPv6), and must all lie in the',
-      "pool's subnet: the lowest address with the length given by prefix. At least one entry is required.",
-    ]),
-    prefix: integer(
-      [
-        'Prefix is the length of the subnet the addresses belong to (0-128). The subnet is the lowest address',
-        'of the pool with this length; it is also where the reserved addresses are taken from.',
-        'Every IPAddress allocated from the pool gets it as spec.prefix.',
-      ],
-      { minimum: PREFIX_MIN, maximum: PREFIX_MAX },
-    ),
-    gateway: string([
-      'Gateway of the subnet, copied to every IPAddress as spec.gateway. It is never handed out, even',
-      'when it is one of the addresses. Optional; when set it must be of the same IP family as the addresses.',
-    ]),
-    allocateReservedIPAddresses: boolean([
-      'AllocateReservedIPAddresses, when true, lets the pool hand out the addresses the subnet reserves:',
-      'for IPv4 its first (network) and last (broadcast) address, for IPv6 its first (subnet-router anycast)',
-      'address. When false or unset they are never handed out. The gateway is excluded either way.',
-    ]),
-    excludedAddresses: stringList([
-      `ExcludedAddresses are never handed out: ${ADDRESS_FORMS}, of the same IP family as addresses.`,
-      'They need not lie inside the pool.',
-    ]),
-    addressReuseGracePeriodSeconds: integer(
-      [
-        'AddressReuseGracePeriodSeconds keeps an address reserved for this many seconds after its claim is',
-        'deleted before it can be handed out again. This avoids conflicts while an old and a new machine',
-        "briefly coexist during rolling upgrades, and stale entries in switches' ARP caches.",
-        'While the period runs, the claim and its IPAddress are kept, so consumers that delete in the',
-        'foreground wait up to this long. Unset or 0: a released address can be reused at once.',
-      ],
-      { format: 'int32', minimum: 0 },
-    ),
-  },
-  ['addresses', 'prefix'],
-);
+function ipPoolSpecV1Alpha2Of(scope: PoolScope | undefined): JSONSchemaProps {
+  return object(
+    'Spec lists the addresses of the pool and the network settings handed out with them.',
+    {
+      addresses: stringList([
+        `Addresses the pool hands out: ${ADDRESS_FORMS}, in any order.`,
+        'They may be non-contiguous, must all be of one IP family (IPv4 or IPv6), and must all lie in the',
+        "pool's subnet: the lowest address with the length given by prefix. At least one entry is required.",
+      ]),
+      prefix: integer(
+        [
+          'Prefix is the length of the subnet the addresses belong to (0-128). The subnet is the lowest address',
+          'of the pool with this length; it is also where the reserved addresses are taken from.',
+          'Every IPAddress allocated from the pool gets it as spec.prefix.',
+        ],
+        { minimum: PREFIX_MIN, maximum: PREFIX_MAX },
+      ),
+      gateway: string([
+        'Gateway of the subnet, copied to every IPAddress as spec.gateway. It is never handed out, even',
+        'when it is one of the addresses. Optional; when set it must be of the same IP family as the addresses.',
+      ]),
+      allocateReservedIPAddresses: boolean([
+        'AllocateReservedIPAddresses, when true, lets the pool hand out the addresses the subnet reserves:',
+        'for IPv4 its first (network) and last (broadcast) address, for IPv6 its first (subnet-router anycast)',
+        'address. When false or unset they are never handed out. The gateway is excluded either way.',
+      ]),
+      excludedAddresses: stringList([
+        `ExcludedAddresses are never handed out: ${ADDRESS_FORMS}, of the same IP family as addresses.`,
+        'They need not lie inside the pool.',
+      ]),
+      addressReuseGracePeriodSeconds: integer(
+        [
+          'AddressReuseGracePeriodSeconds keeps an address reserved for this many seconds after its claim is',
+          'deleted before it can be handed out again. This avoids conflicts while an old and a new machine',
+          "briefly coexist during rolling upgrades, and stale entries in switches' ARP caches.",
+          'While the period runs, the claim and its IPAddress are kept, so consumers that delete in the',
+          'foreground wait up to this long. Unset or 0: a released address can be reused at once.',
+        ],
+        { format: 'int32', minimum: 0 },
+      ),
+      ...poolExtensionFields('addresses', scope),
+    },
+    ['addresses', 'prefix'],
+  );
+}
+
+/** The v1alpha2 spec of InClusterIPPool: no namespaceSelector (the API server prunes it). */
+export const inClusterIPPoolSpecV1Alpha2 = ipPoolSpecV1Alpha2Of('Namespaced');
+/** The v1alpha2 spec of GlobalInClusterIPPool: a pre-allocation names its claim's namespace. */
+export const globalInClusterIPPoolSpecV1Alpha2 = ipPoolSpecV1Alpha2Of('Cluster');
+/** Both kinds' fields in one schema, for a shape check of a spec whose kind is not known. */
+export const ipPoolSpecV1Alpha2 = ipPoolSpecV1Alpha2Of(undefined);
+
+/** The v1alpha2 spec schema of an IP pool kind; the union of both for another or no kind. */
+export function ipPoolSpecV1Alpha2For(kind: string | undefined): JSONSchemaProps {
+  const scope = poolScopeOf(kind);
+  if (scope === 'Namespaced') return inClusterIPPoolSpecV1Alpha2;
+  if (scope === 'Cluster') return globalInClusterIPPoolSpecV1Alpha2;
+  return ipPoolSpecV1Alpha2;
+}
 
 export const ipPoolSpecV1Alpha1 = object(
   'Spec of the deprecated v1alpha1 pool: a subnet, a start-end range, or a list of addresses.',
@@ -140,6 +200,15 @@ const COUNT_COLUMNS: PrinterColumn[] = [
     description: 'Number of addresses allocated',
   },
 ];
+
+/** Ours, wide output only (`-o wide`): the Go provider's default columns stay as they are. */
+export const STRATEGY_COLUMN: PrinterColumn = {
+  name: 'Strategy',
+  type: 'string',
+  jsonPath: '.spec.allocationStrategy',
+  description: 'How a free address is chosen (Lowest when empty)',
+  priority: 1,
+};
 
 const ADDRESSES_COLUMN: PrinterColumn = {
   name: 'Addresses',
@@ -203,8 +272,11 @@ function ipPoolCrd(k: IPPoolKindSource): CrdSource {
         name: 'v1alpha2',
         served: true,
         storage: true,
-        schema: root(k.description, { spec: ipPoolSpecV1Alpha2, status }),
-        printerColumns: [ADDRESSES_COLUMN, ...COUNT_COLUMNS],
+        schema: root(k.description, {
+          spec: k.scope === 'Cluster' ? globalInClusterIPPoolSpecV1Alpha2 : inClusterIPPoolSpecV1Alpha2,
+          status,
+        }),
+        printerColumns: [ADDRESSES_COLUMN, ...COUNT_COLUMNS, STRATEGY_COLUMN],
         statusSubresource: true,
       },
     ],
