@@ -43,6 +43,7 @@ async function main(): Promise<number> {
     namespace: flags.namespace,
     watchFilter: flags.watchFilter,
     claimConcurrency: flags.claimConcurrency,
+    cacheSyncTimeoutMs: cacheSyncTimeoutFromEnvironment(),
     onSynced: () => updateHeap(),
     // A large cache is known from the first pages of its list, before it fills the heap.
     onListProgress: (expected) => {
@@ -130,6 +131,8 @@ async function main(): Promise<number> {
   process.once('SIGINT', () => void shutdown('SIGINT'));
 
   let exitCode = 0;
+  // Also how a start whose caches never sync ends: the lease is handed back (a clean stop), so
+  // another replica can take over at once, and the exit code tells the kubelet to restart us.
   const fail = (err: unknown) => {
     log.error({ err: (err as Error).message }, 'manager failed');
     exitCode = 1;
@@ -189,6 +192,19 @@ function parseCommandLine(argv: string[]) {
     }
     throw err;
   }
+}
+
+/**
+ * controller-runtime's CacheSyncTimeout (2 minutes) has no flag in Cluster API's providers, so none
+ * here: IPAM_CACHE_SYNC_TIMEOUT_MS changes it, for tests and for a cluster whose lists take longer.
+ */
+function cacheSyncTimeoutFromEnvironment(): number | undefined {
+  const value = process.env.IPAM_CACHE_SYNC_TIMEOUT_MS;
+  if (value === undefined || value === '') return undefined;
+  const ms = Number(value);
+  if (Number.isInteger(ms) && ms > 0) return ms;
+  process.stderr.write(`invalid IPAM_CACHE_SYNC_TIMEOUT_MS ${JSON.stringify(value)}: a positive integer\n`);
+  process.exit(2);
 }
 
 async function inClusterNamespace(): Promise<string | undefined> {

@@ -25,7 +25,10 @@ export interface ControllerContext {
   registry: PoolRegistry;
   claims: Cache<LiveClaim>;
   addresses: Cache<LiveAddress>;
-  /** Undefined when Cluster API's Cluster kind is not installed: then no claim has a Cluster. */
+  /**
+   * Undefined while Cluster API's Cluster kind is not served (then no claim's Cluster exists). The
+   * manager fills it in once the kind appears and its cache synced, so read it on every reconcile.
+   */
   clusters: Cache<LiveCluster> | undefined;
   claimResource: ResourceDescriptor;
   addressResource: ResourceDescriptor;

@@ -1,50 +1,33 @@
 /**
  * Wires the provider: informers for claims, IPAddresses, the four pool kinds and Clusters; the pool
  * registry rebuilt from complete lists once they synced; the claim workers and the pool status
- * writer. Nothing is allocated before every cache has synced.
+ * writer. Nothing is allocated before every cache has synced, and a leader whose caches cannot
+ * sync within the deadline gives up rather than hold the lease doing nothing.
  */
 import type { Logger } from 'pino';
-import {
-  CAPI_VERSION_V1BETA1,
-  CAPI_VERSION_V1BETA2,
-  CLUSTER_GROUP,
-  IPAM_GROUP,
-  isIPPoolKind,
-  KIND_CLUSTER,
-  KIND_IP_ADDRESS,
-  KIND_IP_ADDRESS_CLAIM,
-} from '../api/constants.js';
+import { IPAM_GROUP, isIPPoolKind, KIND_IP_ADDRESS_CLAIM } from '../api/constants.js';
 import type { IPPool } from '../api/ippool-types.js';
 import type { KnownPool } from '../api/warnings.js';
 import {
   EventRecorder,
-  Informer,
+  type Informer,
   type KubeClient,
-  type ResourceDescriptor,
+  type KubeObject,
   runWorkers,
-  StringInterner,
-  slimForCache,
   type WorkerPool,
   WorkQueue,
 } from '../kube/index.js';
 import { type Metrics, queueMetrics } from '../observability/metrics.js';
-import { cacheRecords } from './cache-records.js';
-import {
-  clusterNameOf,
-  handlesPoolRef,
-  isPaused,
-  objectKey,
-  poolKey,
-  poolKeyOfPool,
-  poolKeyOfRef,
-} from './claim-rules.js';
-import type { ControllerContext, Live, LiveAddress, LiveClaim, LiveCluster } from './context.js';
-import { servedPoolKinds, servedVersion } from './discovery.js';
-import { PoolStatusWriter, poolResource } from './inclusterippool.js';
+import { DEFAULT_CACHE_SYNC_TIMEOUT_MS, withinSyncDeadline } from './cache-sync.js';
+import { handlesPoolRef, isPaused, objectKey, poolKey, poolKeyOfPool } from './claim-rules.js';
+import { ClusterCache } from './clusters.js';
+import type { ControllerContext, LiveClaim } from './context.js';
+import { discoverServedKinds } from './discovery.js';
+import { PoolStatusWriter } from './inclusterippool.js';
+import { CLAIM_POOL_INDEX, newInformers } from './informers.js';
 import { claimReconciler } from './ipaddressclaim.js';
 import { isOrphanCandidate } from './orphans.js';
 import { bitmapAllocator, PoolRegistry } from './pool-registry.js';
-import type { PoolObject } from './pool-state.js';
 
 export interface ManagerOptions {
   client: KubeClient;
@@ -55,29 +38,46 @@ export interface ManagerOptions {
   watchFilter?: string;
   claimConcurrency: number;
   statusWindowMs?: number;
+  /**
+   * How long the caches may take to sync — at the start, and when listed again on taking the lease
+   * — before the manager gives up (controller-runtime's CacheSyncTimeout). Default 2 minutes.
+   */
+  cacheSyncTimeoutMs?: number;
+  /**
+   * While Cluster API's Cluster kind is not served: the first wait before discovery is asked again
+   * (default 10 s), backing off to three times as long.
+   */
+  clusterDiscoveryIntervalMs?: number;
   /** Called once the caches synced. */
   onSynced?(): void;
   /** While the initial lists are read: how many claims and IPAddresses they will hold. */
   onListProgress?(expectedObjects: number): void;
 }
 
-const CLAIM_POOL_INDEX = 'poolKey';
-const CLAIM_CLUSTER_INDEX = 'cluster';
+const DEFAULT_CLUSTER_DISCOVERY_INTERVAL_MS = 10_000;
+
+/** An informer as the manager stops it and lists it again for leadership. */
+type AnyInformer = Pick<Informer<KubeObject>, 'resource' | 'relist' | 'stop'>;
 
 /** What the caches phase hands to the reconciling phase. */
 interface CacheSet {
   ctx: ControllerContext;
   claims: Informer<LiveClaim>;
   registry: PoolRegistry;
-  all: { relist(): Promise<void> }[];
 }
 
 /** The controller's name in logs and metrics, as the Go provider's controller-runtime names it. */
 const CLAIM_CONTROLLER = 'ipaddressclaim';
+const CONTROLLER_KEYS = {
+  controller: CLAIM_CONTROLLER,
+  controllerGroup: IPAM_GROUP,
+  controllerKind: KIND_IP_ADDRESS_CLAIM,
+};
 
 export class Manager {
   readonly queue: WorkQueue<string>;
-  private readonly informers: { stop(): Promise<void> }[] = [];
+  /** Every informer started, also a Cluster informer made after the start. */
+  private readonly informers: AnyInformer[] = [];
   private workers: WorkerPool | undefined;
   private statusWriter: PoolStatusWriter | undefined;
   private recorder: EventRecorder;
@@ -87,6 +87,10 @@ export class Manager {
   private leading = false;
   private caches: { readonly size: number }[] = [];
   private caching: Promise<CacheSet | undefined> | undefined;
+  /** What the start waits for now, named when the sync deadline passes. */
+  private waitingFor: () => string[] = () => ['API discovery'];
+  /** Ends discovery, and keeps an informer from starting after stop(). */
+  private readonly stopping = new AbortController();
 
   constructor(private readonly opts: ManagerOptions) {
     this.queue = new WorkQueue<string>({ metrics: queueMetrics(opts.metrics, CLAIM_CONTROLLER) });
@@ -155,96 +159,76 @@ export class Manager {
   async lead(signal: AbortSignal): Promise<void> {
     const startedBefore = this.caching !== undefined;
     this.caching ??= this.buildCaches(signal);
-    const caches = await this.caching;
+    const caching = this.caching;
+    const synced = async (expired: AbortSignal) => {
+      const caches = await caching;
+      if (!caches || signal.aborted || expired.aborted) return undefined;
+      if (startedBefore) await this.relistAll();
+      return caches;
+    };
+    // A leader that cannot sync must not hold the lease doing nothing: past the deadline this
+    // rejects, and the caller ends the process, which hands the lease on.
+    const caches = await withinSyncDeadline(
+      synced,
+      this.opts.cacheSyncTimeoutMs ?? DEFAULT_CACHE_SYNC_TIMEOUT_MS,
+      () => this.waitingFor(),
+      this.opts.log.child(CONTROLLER_KEYS),
+    );
     if (!caches || signal.aborted) return;
-    if (startedBefore) {
-      await Promise.all(caches.all.map((i) => i.relist()));
-      if (signal.aborted) return;
-      this.opts.log.info({}, 'caches listed again for leadership');
-    }
     this.leading = true;
     this.startReconciling(caches);
   }
 
-  private async buildCaches(signal: AbortSignal): Promise<CacheSet | undefined> {
-    const { client, log, metrics } = this.opts;
-    const capiVersion = await servedVersion(client, IPAM_GROUP, 'ipaddressclaims', [
-      CAPI_VERSION_V1BETA2,
-      CAPI_VERSION_V1BETA1,
-    ]);
-    if (!capiVersion)
-      throw new Error(`${IPAM_GROUP} IPAddressClaim is not served: install Cluster API first`);
-    const clusterVersion = await servedVersion(client, CLUSTER_GROUP, 'clusters', ['v1beta2', 'v1beta1']);
-    log.info({ claimVersion: capiVersion, clusterVersion }, 'discovered Cluster API versions');
-    const res = (
-      kind: string,
-      plural: string,
-      group = IPAM_GROUP,
-      version = capiVersion,
-    ): ResourceDescriptor => ({
-      group,
-      version,
-      plural,
-      namespaced: true,
-      kind,
-    });
-    const claimResource = res(KIND_IP_ADDRESS_CLAIM, 'ipaddressclaims');
-    const addressResource = res(KIND_IP_ADDRESS, 'ipaddresses');
-    const ns = this.opts.namespace;
-    // managedFields are most of an object's bytes and we never read them; repeated strings are
-    // shared: one transform (and one string table) for every cache.
-    const strings = new StringInterner();
-    const slim = slimForCache(strings);
-    // Claims and IPAddresses are the many: their caches keep compact records (cache-records.ts).
-    const records = cacheRecords(strings);
-    const expected = { claims: 0, addresses: 0 };
-    const progress = (kind: keyof typeof expected) => (n: number) => {
-      expected[kind] = n;
-      this.opts.onListProgress?.(expected.claims + expected.addresses);
-    };
-    const claims = new Informer<LiveClaim>(client, claimResource, {
-      namespace: ns,
-      logger: log,
-      transform: (c) => records.claim(c),
-      onListProgress: progress('claims'),
-      indexers: {
-        [CLAIM_POOL_INDEX]: (c) =>
-          handlesPoolRef(c.spec?.poolRef) ? [poolKeyOfRef(c.spec.poolRef, c.metadata.namespace)] : [],
-        [CLAIM_CLUSTER_INDEX]: (c) => {
-          const name = clusterNameOf(c);
-          return name ? [`${c.metadata.namespace}/${name}`] : [];
-        },
-      },
-    });
-    const addresses = new Informer<LiveAddress>(client, addressResource, {
-      namespace: ns,
-      logger: log,
-      transform: (a) => records.address(a),
-      onListProgress: progress('addresses'),
-    });
-    const pools = (await servedPoolKinds(client, log)).map((kind) => {
-      const r = poolResource(kind);
-      return {
-        kind,
-        informer: new Informer<Live<PoolObject>>(client, r, {
-          namespace: r.namespaced ? ns : undefined,
-          logger: log,
-          transform: slim,
-        }),
-      };
-    });
-    const clusters = clusterVersion
-      ? new Informer<LiveCluster>(client, res(KIND_CLUSTER, 'clusters', CLUSTER_GROUP, clusterVersion), {
-          namespace: ns,
-          logger: log,
-          transform: slim,
-        })
-      : undefined;
+  /** Lists every cache again; those not listed yet are what the deadline names. */
+  private async relistAll(): Promise<void> {
+    const pending = new Set(this.informers);
+    this.waitingFor = () => [...pending].map((i) => i.resource.kind);
+    await Promise.all([...pending].map((i) => i.relist().then(() => pending.delete(i))));
+    this.opts.log.info({}, 'caches listed again for leadership');
+  }
 
+  private async buildCaches(signal: AbortSignal): Promise<CacheSet | undefined> {
+    const stop = AbortSignal.any([signal, this.stopping.signal]);
+    try {
+      return await this.buildCachesUntil(stop);
+    } catch (err) {
+      if (stop.aborted) return undefined;
+      throw err;
+    }
+  }
+
+  private async buildCachesUntil(signal: AbortSignal): Promise<CacheSet | undefined> {
+    const { client, log, metrics } = this.opts;
+    // A discovery request that fails is asked again, never taken for "not served".
+    const served = await discoverServedKinds(client, log, signal);
+    const ns = this.opts.namespace;
+    const { claims, addresses, pools, ...informers } = newInformers({
+      client,
+      log,
+      namespace: ns,
+      served,
+      onListProgress: this.opts.onListProgress,
+    });
     // Only a leader reconciles; a replica standing by keeps its caches and registry current.
     const enqueue = (key: string) => {
       if (this.leading) this.queue.add(key);
     };
+    const clusters = new ClusterCache({
+      client,
+      log,
+      namespace: ns,
+      transform: informers.slim,
+      version: served.clusterVersion,
+      claims,
+      enqueue,
+      started: () => this.started,
+      discoveryIntervalMs: this.opts.clusterDiscoveryIntervalMs ?? DEFAULT_CLUSTER_DISCOVERY_INTERVAL_MS,
+      signal,
+      adopt: (informer) => this.informers.push(informer),
+      onCached: (cache) => {
+        ctx.clusters = cache;
+      },
+    });
     const enqueuePool = (poolKey: string) => {
       for (const c of claims.cache.byIndex(CLAIM_POOL_INDEX, poolKey)) enqueue(objectKey(c));
     };
@@ -272,29 +256,30 @@ export class Manager {
     this.caches = [claims.cache, addresses.cache];
     const ctx: ControllerContext = {
       client,
-      log: log.child({
-        controller: CLAIM_CONTROLLER,
-        controllerGroup: IPAM_GROUP,
-        controllerKind: KIND_IP_ADDRESS_CLAIM,
-      }),
+      log: log.child(CONTROLLER_KEYS),
       recorder: this.recorder,
       metrics,
       registry,
       claims: claims.cache,
       addresses: addresses.cache,
-      clusters: clusters?.cache,
-      claimResource,
-      addressResource,
-      capiApiVersion: `${IPAM_GROUP}/${capiVersion}`,
+      clusters: clusters.informer?.cache,
+      claimResource: informers.claimResource,
+      addressResource: informers.addressResource,
+      capiApiVersion: `${IPAM_GROUP}/${served.claimVersion}`,
       watchFilter: this.opts.watchFilter,
       fieldManager: 'capi-ipam-in-cluster',
       now: () => Date.now(),
     };
 
     // Handlers act only once the registry was rebuilt from the synced caches (this.started).
+    const claimChanged = (c: LiveClaim) => {
+      if (!this.started || !handlesPoolRef(c.spec?.poolRef)) return;
+      clusters.claimSeen(c);
+      enqueue(objectKey(c));
+    };
     claims.addHandlers({
-      onAdd: (c) => this.started && handlesPoolRef(c.spec?.poolRef) && enqueue(objectKey(c)),
-      onUpdate: (_o, c) => this.started && handlesPoolRef(c.spec?.poolRef) && enqueue(objectKey(c)),
+      onAdd: claimChanged,
+      onUpdate: (_o, c) => claimChanged(c),
       // Not released here: a create for this claim may be in flight (the queue runs one reconcile
       // per key at a time), and its address freed under it would be handed out twice. The
       // reconciler, once the claim is gone, frees the reservation or releases what was created.
@@ -341,17 +326,15 @@ export class Manager {
         },
       });
     }
-    const clusterPaused = (c: LiveCluster) => c.spec?.paused === true || isPaused(c);
-    clusters?.addHandlers({
-      onAdd: (c) => this.started && this.enqueueByCluster(claims, objectKey(c)),
-      onUpdate: (o, c) =>
-        this.started && clusterPaused(o) && !clusterPaused(c) && this.enqueueByCluster(claims, objectKey(c)),
-      onDelete: (c) => this.started && this.enqueueByCluster(claims, objectKey(c)),
-    });
-
-    const all = [claims, addresses, ...pools.map((p) => p.informer), ...(clusters ? [clusters] : [])];
+    const all = [
+      claims,
+      addresses,
+      ...pools.map((p) => p.informer),
+      ...(clusters.informer ? [clusters.informer] : []),
+    ];
     this.informers.push(...all);
     for (const i of all) i.start();
+    this.waitingFor = () => all.filter((i) => !i.hasSynced()).map((i) => i.resource.kind);
     const ok = (await Promise.all(all.map((i) => i.waitForSync(signal)))).every(Boolean);
     if (!ok) return undefined;
 
@@ -366,7 +349,7 @@ export class Manager {
       'caches synced; pools rebuilt',
     );
     this.opts.onSynced?.();
-    return { ctx, claims, registry, all };
+    return { ctx, claims, registry };
   }
 
   private startReconciling({ ctx, claims, registry }: CacheSet): void {
@@ -393,17 +376,14 @@ export class Manager {
     });
   }
 
-  private enqueueByCluster(claims: Informer<LiveClaim>, clusterKey: string): void {
-    for (const c of claims.cache.byIndex(CLAIM_CLUSTER_INDEX, clusterKey)) this.queue.add(objectKey(c));
-  }
-
-  /** drain: finish queued work and pending status writes (clean stop); else stop at once (lost lease). */
   /** Resolves once every Event recorded so far has been written (or has failed). */
   flushEvents(): Promise<void> {
     return this.recorder.flush();
   }
 
+  /** drain: finish queued work and pending status writes (clean stop); else stop at once (lost lease). */
   async stop({ drain }: { drain: boolean }): Promise<void> {
+    this.stopping.abort();
     if (this.workers) await this.workers.stop({ drain });
     else this.queue.shutDown();
     if (drain) await this.statusWriter?.stop();
