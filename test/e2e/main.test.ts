@@ -91,7 +91,7 @@ describe('the controller process', () => {
     const c = 'controller="ipaddressclaim"';
     const q = 'name="ipaddressclaim",controller="ipaddressclaim"';
     expect(value(`controller_runtime_reconcile_total{${c},result="success"}`)).toBeGreaterThanOrEqual(1);
-    expect(value(`controller_runtime_max_concurrent_reconciles{${c}}`)).toBe(10);
+    expect(value(`controller_runtime_max_concurrent_reconciles{${c}}`)).toBe(32);
     expect(value(`controller_runtime_active_workers{${c}}`)).toBe(0);
     // The pool status writes (coalesced, so a moment later), counted as the Go provider's pool
     // controller of that kind.
