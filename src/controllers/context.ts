@@ -6,7 +6,14 @@
 import type { Logger } from 'pino';
 import type { Cluster, IPAddress, IPAddressClaim } from '../api/capi-types.js';
 import type { ObjectMeta as ApiObjectMeta } from '../api/meta.js';
-import type { Cache, EventRecorder, KubeClient, ObjectMeta, ResourceDescriptor } from '../kube/index.js';
+import type {
+  Cache,
+  EventRecorder,
+  KubeClient,
+  KubeObject,
+  ObjectMeta,
+  ResourceDescriptor,
+} from '../kube/index.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { PoolRegistry } from './pool-registry.js';
 
@@ -30,6 +37,8 @@ export interface ControllerContext {
    * manager fills it in once the kind appears and its cache synced, so read it on every reconcile.
    */
   clusters: Cache<LiveCluster> | undefined;
+  /** Namespaces, for the namespaceSelector of global pools (only the one of --namespace, if set). */
+  namespaces: Cache<Live<KubeObject>>;
   claimResource: ResourceDescriptor;
   addressResource: ResourceDescriptor;
   /** apiVersion of claims and addresses as served (ipam.cluster.x-k8s.io/v1beta2 or v1beta1). */

@@ -29,6 +29,7 @@ export interface ProviderInformers {
   claims: Informer<LiveClaim>;
   addresses: Informer<LiveAddress>;
   pools: { kind: PoolKind; informer: Informer<Live<PoolObject>> }[];
+  namespaces: Informer<Live<KubeObject>>;
   /** The transform of the caches that are neither claims nor IPAddresses (pools, Clusters). */
   slim: <T extends KubeObject>(obj: T) => T;
 }
@@ -91,5 +92,20 @@ export function newInformers(opts: {
       }),
     };
   });
-  return { claimResource, addressResource, claims, addresses, pools, slim };
+  // Global pools may select the namespaces they serve (spec.namespaceSelector): their labels are
+  // read on every such claim, and a change of them re-evaluates the namespace's waiting claims.
+  const namespaces = new Informer<Live<KubeObject>>(client, NAMESPACE_RESOURCE, {
+    logger: log,
+    transform: slim,
+    ...(namespace ? { fieldSelector: `metadata.name=${namespace}` } : {}),
+  });
+  return { claimResource, addressResource, claims, addresses, pools, namespaces, slim };
 }
+
+const NAMESPACE_RESOURCE: ResourceDescriptor = {
+  group: '',
+  version: 'v1',
+  plural: 'namespaces',
+  namespaced: false,
+  kind: 'Namespace',
+};

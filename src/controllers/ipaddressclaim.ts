@@ -11,6 +11,7 @@ import {
   FINALIZER_RELEASE_ADDRESS,
   isPrefixPoolKind,
 } from '../api/constants.js';
+import { selectorMatches } from '../api/selector.js';
 import { canonicalIP } from '../ip/index.js';
 import {
   isAlreadyExists,
@@ -110,7 +111,11 @@ async function reconcileClaim(run: Run): Promise<Step> {
   if (stop !== 'continue') return stop;
   // A claim gone before our finalizer got on needs nothing more: its delete event brings it back
   // here, where anything made for it meanwhile is released (orphans.ts).
-  if (!isDeleting(run.claim) && !(await ensureFinalizer(run))) return;
+  if (!isDeleting(run.claim)) {
+    const refused = refuseNamespace(run);
+    if (refused) return refused;
+    if (!(await ensureFinalizer(run))) return;
+  }
   const pool = run.ctx.registry.get(poolKeyOfRef(run.claim.spec.poolRef, run.claim.metadata.namespace));
   if (!pool) {
     if (isDeleting(run.claim)) return release(run, undefined);
@@ -123,6 +128,23 @@ async function reconcileClaim(run: Run): Promise<Step> {
   if (isPaused(pool.pool)) return setPaused(run, `${poolName(pool)} has the ${ANNOTATION_PAUSED} annotation`);
   if (isDeleting(run.claim)) return release(run, pool);
   return ensureAddress(run, pool);
+}
+
+/**
+ * A global pool that does not select the claim's namespace: no address, and no finalizer either
+ * (nothing to release). An address already handed out is never revoked by a selector or a label
+ * that changed since: only claims still waiting follow the new rule.
+ */
+function refuseNamespace(run: Run): Promise<Step> | undefined {
+  const { ctx, key, claim } = run;
+  const pool = ctx.registry.get(poolKeyOfRef(claim.spec.poolRef, claim.metadata.namespace));
+  if (pool?.namespaceSelector === undefined) return undefined;
+  if (ctx.addresses.get(key) || pool.addressOf(key) !== undefined) return undefined;
+  const namespace = claim.metadata.namespace ?? '';
+  const labels = ctx.namespaces.get(namespace)?.metadata.labels;
+  if (selectorMatches(pool.namespaceSelector, labels)) return undefined;
+  const message = `${poolName(pool)} does not serve namespace ${namespace}: its spec.namespaceSelector does not select it`;
+  return notReady(run, Reasons.NamespaceNotAllowed, message);
 }
 
 /** Missing Cluster: wait, unless the claim is being deleted (else it could never go). Paused: wait. */

@@ -19,9 +19,9 @@ import {
 } from '../kube/index.js';
 import { type Metrics, queueMetrics } from '../observability/metrics.js';
 import { DEFAULT_CACHE_SYNC_TIMEOUT_MS, withinSyncDeadline } from './cache-sync.js';
-import { handlesPoolRef, isPaused, objectKey, poolKey, poolKeyOfPool } from './claim-rules.js';
+import { handlesPoolRef, isPaused, objectKey, poolKey, poolKeyOfPool, poolKeyOfRef } from './claim-rules.js';
 import { ClusterCache } from './clusters.js';
-import type { ControllerContext, LiveClaim } from './context.js';
+import type { ControllerContext, Live, LiveClaim } from './context.js';
 import { discoverServedKinds } from './discovery.js';
 import { PoolStatusWriter } from './inclusterippool.js';
 import { CLAIM_POOL_INDEX, newInformers } from './informers.js';
@@ -114,6 +114,23 @@ export class Manager {
     return this.registry.get(poolKey(kind, namespace, name))?.addresses() ?? [];
   }
 
+  /**
+   * Who holds each address of a pool (address → namespace/name of the claim and its IPAddress),
+   * for the webhooks' check that a new pin names no address another claim holds; undefined until
+   * the caches synced.
+   */
+  addressHolders(
+    kind: string,
+    namespace: string | undefined,
+    name: string,
+  ): ReadonlyMap<string, string> | undefined {
+    if (!this.synced || !this.registry) return undefined;
+    const holders = new Map<string, string>();
+    for (const [holder, address] of this.registry.get(poolKey(kind, namespace, name))?.holdings() ?? [])
+      holders.set(address, holder);
+    return holders;
+  }
+
   /** Every pool in the registry, for the webhooks' overlap warning; undefined until synced. */
   knownPools(): KnownPool[] | undefined {
     if (!this.synced || !this.registry) return undefined;
@@ -202,7 +219,7 @@ export class Manager {
     // A discovery request that fails is asked again, never taken for "not served".
     const served = await discoverServedKinds(client, log, signal);
     const ns = this.opts.namespace;
-    const { claims, addresses, pools, ...informers } = newInformers({
+    const { claims, addresses, pools, namespaces, ...informers } = newInformers({
       client,
       log,
       namespace: ns,
@@ -263,6 +280,7 @@ export class Manager {
       claims: claims.cache,
       addresses: addresses.cache,
       clusters: clusters.informer?.cache,
+      namespaces: namespaces.cache,
       claimResource: informers.claimResource,
       addressResource: informers.addressResource,
       capiApiVersion: `${IPAM_GROUP}/${served.claimVersion}`,
@@ -326,9 +344,27 @@ export class Manager {
         },
       });
     }
+    // A namespace whose labels change may now be selected (or not) by a pool its claims wait on.
+    const namespaceChanged = (n: Live<KubeObject>) => {
+      if (!this.started) return;
+      const name = n.metadata.name;
+      for (const c of claims.cache.list())
+        if (c.metadata.namespace === name && handlesPoolRef(c.spec?.poolRef)) {
+          const pool = registry.get(poolKeyOfRef(c.spec.poolRef, name));
+          if (pool?.namespaceSelector !== undefined) enqueue(objectKey(c));
+        }
+    };
+    namespaces.addHandlers({
+      onAdd: namespaceChanged,
+      onUpdate: (o, n) => {
+        if (JSON.stringify(o.metadata.labels ?? {}) !== JSON.stringify(n.metadata.labels ?? {}))
+          namespaceChanged(n);
+      },
+    });
     const all = [
       claims,
       addresses,
+      namespaces,
       ...pools.map((p) => p.informer),
       ...(clusters.informer ? [clusters.informer] : []),
     ];

@@ -9,6 +9,7 @@ import type { IPAddress } from '../api/capi-types.js';
 import { isGlobalPoolKind, isPrefixPoolKind } from '../api/constants.js';
 import { aggregateMessage } from '../api/errors.js';
 import type { IPPool } from '../api/ippool-types.js';
+import { parseLabelSelector } from '../api/selector.js';
 import { validateIPPoolSpec } from '../api/validate.js';
 import { type AllocatableSet, canonicalIP, poolAllocatableSet } from '../ip/index.js';
 import { compareResourceVersions, splitObjectKey } from '../kube/index.js';
@@ -292,6 +293,18 @@ export class PoolRegistry {
   }
 
   private build(key: string, kind: string, pool: PoolObject): PoolState {
+    const state = this.buildState(key, kind, pool);
+    const selector = (pool.spec as { namespaceSelector?: unknown } | undefined)?.namespaceSelector;
+    if (!isGlobalPoolKind(kind) || selector === undefined || selector === null || !state.valid) return state;
+    // A selector that got in while the webhooks were off must not widen the pool's reach: the
+    // pool is invalid until it is fixed, as for any other field.
+    const parsed = parseLabelSelector(selector);
+    if (!parsed.ok) return new PoolState(key, kind, pool, undefined, aggregateMessage(parsed.errors));
+    state.namespaceSelector = parsed.selector;
+    return state;
+  }
+
+  private buildState(key: string, kind: string, pool: PoolObject): PoolState {
     const pins = pinsOf(kind, pool);
     if (isPrefixPoolKind(kind)) return prefixPoolState(key, kind, pool, pins);
     const spec = (pool as IPPool).spec;

@@ -7,6 +7,7 @@
 import { isPrefixPoolKind } from '../api/constants.js';
 import type { IPPool } from '../api/ippool-types.js';
 import type { PrefixPool } from '../api/prefixpool-types.js';
+import type { LabelSelector } from '../api/selector.js';
 
 /** A pool of any of our four kinds, as the informers hold it. */
 export type PoolObject = IPPool | PrefixPool;
@@ -57,6 +58,8 @@ export class PoolState {
   private readonly heldBy = new Map<string, string>();
   /** Claims waiting for a free address, woken when one is released. */
   readonly waiting = new Set<string>();
+  /** A global pool's spec.namespaceSelector, parsed; undefined: every namespace. */
+  namespaceSelector: LabelSelector | undefined;
   /** spec.preAllocations: claim key (namespace/name) → address, and back. */
   private readonly pinByClaim = new Map<string, string>();
   private readonly pinByAddress = new Map<string, string>();

@@ -18,6 +18,8 @@ const ALL = ['create', 'delete', 'get', 'list', 'patch', 'update', 'watch'];
 /** The ClusterRole `manager-role`. */
 export const MANAGER_RULES: readonly PolicyRule[] = [
   { apiGroups: [''], resources: ['events'], verbs: ['create', 'patch'] },
+  // Global pools' spec.namespaceSelector reads the claim's Namespace labels.
+  { apiGroups: [''], resources: ['namespaces'], verbs: ['get', 'list', 'watch'] },
   { apiGroups: [CLUSTER_GROUP], resources: ['clusters'], verbs: ['get', 'list', 'watch'] },
   { apiGroups: [IPAM_GROUP], resources: [...POOLS, 'ipaddresses'], verbs: ALL },
   {
