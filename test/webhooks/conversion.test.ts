@@ -69,6 +69,67 @@ describe('v1alpha1 pools through the conversion webhook', () => {
       expect(v1.body.spec).toMatchObject({ subnet: '10.1.1.0/24', gateway: '10.1.1.1' });
     });
 
+    it(`keeps the fields of chosen addresses of a ${kind} (and its status) through a v1alpha1 read-modify-write`, async () => {
+      const global = kind === 'GlobalInClusterIPPool';
+      const spec = {
+        addresses: ['10.4.0.10-10.4.0.50'],
+        prefix: 24,
+        gateway: '10.4.0.1',
+        preAllocations: [
+          { claimName: 'cluster-a-vip', address: '10.4.0.10', ...(global ? { namespace: 'team-a' } : {}) },
+          {
+            claimName: 'web-md-0-x7k2p-0-0',
+            address: '10.4.0.11',
+            ...(global ? { namespace: 'team-b' } : {}),
+          },
+        ],
+        allocationStrategy: 'RoundRobin',
+        ...(global
+          ? {
+              namespaceSelector: {
+                matchLabels: { env: 'prod' },
+                matchExpressions: [
+                  { key: 'kubernetes.io/metadata.name', operator: 'In', values: ['team-a', 'team-b'] },
+                ],
+              },
+            }
+          : {}),
+      };
+      const created = await cp.access.request('POST', `${IPAM}/v1alpha2${nsPath}/${plural}`, {
+        apiVersion: 'ipam.cluster.x-k8s.io/v1alpha2',
+        kind,
+        metadata: { name: 'chosen' },
+        spec,
+      });
+      expect(created.status, created.text).toBe(201);
+      const status = {
+        ipAddresses: { total: 41, free: 37, used: 2, outOfRange: 0, preAllocated: 2 },
+        lastAllocated: '10.4.0.12',
+      };
+      const written = await cp.access.request(
+        'PATCH',
+        `${IPAM}/v1alpha2${nsPath}/${plural}/chosen/status`,
+        { status },
+        { contentType: 'application/merge-patch+json' },
+      );
+      expect(written.status, written.text).toBe(200);
+      const path = `${IPAM}/v1alpha1${nsPath}/${plural}/chosen`;
+      const old = await cp.access.request<{ spec: Record<string, unknown>; status: unknown }>('GET', path);
+      expect(old.body.spec).toEqual({ addresses: ['10.4.0.10-10.4.0.50'], prefix: 24, gateway: '10.4.0.1' });
+      expect(old.body.status).toEqual(status);
+      const put = await cp.access.request('PUT', path, {
+        ...old.body,
+        spec: { ...old.body.spec, gateway: '10.4.0.2' },
+      });
+      expect(put.status, put.text).toBe(200);
+      const v2 = await cp.access.request<{ spec: Record<string, unknown>; status: unknown }>(
+        'GET',
+        `${IPAM}/v1alpha2${nsPath}/${plural}/chosen`,
+      );
+      expect(v2.body.spec).toEqual({ ...spec, gateway: '10.4.0.2' });
+      expect(v2.body.status).toEqual(status);
+    });
+
     it(`keeps v1alpha2-only fields of a ${kind} through a v1alpha1 read-modify-write`, async () => {
       const created = await cp.access.request('POST', `${IPAM}/v1alpha2${nsPath}/${plural}`, {
         apiVersion: 'ipam.cluster.x-k8s.io/v1alpha2',

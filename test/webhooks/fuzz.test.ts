@@ -122,6 +122,14 @@ class Gen {
       ['excludedAddresses', 0.4, () => this.list()],
       ['addressReuseGracePeriodSeconds', 0.2, () => this.int(100) - 10],
       ['allocateReservedIPAddresses', 0.2, () => this.chance(0.5)],
+      // ours: chosen addresses
+      ['preAllocations', 0.2, () => this.times(this.int(4), () => this.preAllocation())],
+      ['namespaceSelector', 0.1, () => this.selector()],
+      [
+        'allocationStrategy',
+        0.1,
+        () => this.pick(['Lowest', 'Highest', 'Random', 'RoundRobin', 'lowest', '']),
+      ],
       // v1alpha1 fields, for the conversion route
       ['subnet', 0.2, () => this.entry()],
       ['start', 0.1, () => this.entry()],
@@ -131,6 +139,34 @@ class Gen {
     for (const [key, p, good] of fields)
       if (this.chance(p)) spec[key] = this.chance(0.12) ? this.garbage() : good();
     return spec;
+  }
+
+  private static readonly NAMES = ['a', 'vip', 'web-md-0-x7k2p-0-0', 'team-a', '', 'Bad_Name', 'a.b', '-a'];
+
+  /** A pin, mostly of the right shape, naming an entry (IP, range, CIDR or worse). */
+  preAllocation(): Json {
+    if (this.chance(0.05)) return this.garbage(1);
+    const pin: { [key: string]: Json } = {};
+    if (this.chance(0.95)) pin.claimName = this.chance(0.9) ? this.pick(Gen.NAMES) : this.garbage(0);
+    if (this.chance(0.5)) pin.namespace = this.chance(0.9) ? this.pick(Gen.NAMES) : this.garbage(0);
+    if (this.chance(0.95)) pin.address = this.chance(0.9) ? this.entry() : this.garbage(0);
+    return pin;
+  }
+
+  /** A label selector, mostly of the right shape. */
+  selector(): Json {
+    if (this.chance(0.1)) return this.garbage(2);
+    const key = () => this.pick([...Gen.NAMES, 'kubernetes.io/metadata.name', 'a/b/c', this.unicode(3)]);
+    const selector: { [key: string]: Json } = {};
+    if (this.chance(0.5)) selector.matchLabels = { [key()]: this.pick(Gen.NAMES) };
+    if (this.chance(0.6)) {
+      selector.matchExpressions = this.times(this.int(3), () => ({
+        key: key(),
+        operator: this.pick(['In', 'NotIn', 'Exists', 'DoesNotExist', 'in', '']),
+        ...(this.chance(0.6) ? { values: this.times(this.int(3), () => this.pick(Gen.NAMES)) } : {}),
+      }));
+    }
+    return selector;
   }
 
   pool(apiVersions: readonly string[]): Json {
@@ -331,6 +367,8 @@ describe('the webhook server under a fuzz over HTTPS', () => {
     const view = {
       allocatedAddresses: (_kind: string, _ns: string | undefined, name: string) =>
         name === 'not-synced' ? undefined : name === 'busy' ? ALLOCATED : [],
+      addressHolders: (_kind: string, _ns: string | undefined, name: string) =>
+        name === 'not-synced' ? undefined : new Map(ALLOCATED.map((a, i) => [a, `ns/claim-${i}`])),
     };
     hooks = await startTestWebhookServer(view, 'fuzz');
     origin = `https://127.0.0.1:${hooks.server.port}`;
