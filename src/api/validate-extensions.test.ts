@@ -161,6 +161,15 @@ describe('IP pool pre-allocations', () => {
     ]);
   });
 
+  it('without a kind, takes two namespaces’ claims of one name as two claims', () => {
+    expect(
+      ipMessages(ipPool({ preAllocations: [pin('vip', '10.0.0.5', 'x'), pin('vip', '10.0.0.6', 'y')] })),
+    ).toEqual([]);
+    expect(
+      ipMessages(ipPool({ preAllocations: [pin('vip', '10.0.0.5', 'x'), pin('vip', '10.0.0.6', 'x')] }))[0],
+    ).toContain('claim x/vip is pre-allocated twice');
+  });
+
   it('without a kind, checks neither the namespace rule nor the selector’s scope', () => {
     expect(ipMessages(ipPool({ preAllocations: [pin('a', '10.0.0.5', 'x'), pin('b', '10.0.0.6')] }))).toEqual(
       [],

@@ -162,15 +162,17 @@ function pinClaimErrors(kind: string | undefined, pins: readonly unknown[]): Fie
     }
     // A Global pool's pin without a namespace names no claim yet: it is reported above, not compared.
     if (claimName === undefined || claimName === '' || (global && !hasNamespace)) return errors;
-    const key = global ? `${namespace}/${claimName}` : claimName;
-    const first = seen.get(key);
-    if (first === undefined) seen.set(key, i);
+    // Without a kind, a pin's namespace (if any) is taken as written: pins of one name in two
+    // namespaces are two claims.
+    const claim = hasNamespace ? `${namespace}/${claimName}` : claimName;
+    const first = seen.get(claim);
+    if (first === undefined) seen.set(claim, i);
     else {
       errors.push({
         type: 'FieldValueDuplicate',
         field: `${at}.claimName`,
         badValue: claimName,
-        detail: msgPinClaimTwice(key, first),
+        detail: msgPinClaimTwice(claim, first),
       });
     }
     return errors;
