@@ -1,11 +1,38 @@
 /**
  * Randomized test: thousands of operations on the allocator and on a naive model (arrays and
  * sets of address strings, the allocatable set enumerated address by address), comparing every
- * answer. The model computes the allocatable set on its own, so it also checks poolAllocatableSet.
+ * answer, for every strategy. The model computes the allocatable set on its own, so it also checks
+ * poolAllocatableSet, and it knows each strategy's order; for Random, whose picks it cannot
+ * foresee, it checks that every pick was free and allocatable, and that none is missed when some
+ * address is free.
  */
 import { describe, expect, it } from 'vitest';
 import { formatIP, type IPFamily, type PoolSpecInput, parseEntry, parseIP } from '../ip/index.js';
 import { PoolAllocator } from './allocator.js';
+import { seededRandom } from './random.js';
+import { STRATEGY_NAMES, type StrategyName } from './strategy.js';
+
+/**
+ * What a strategy hands out next from `free` (ascending), or 'any free' for Random. RoundRobin
+ * continues after `cursor` (the value handed out last, or the nearest allocatable one below it).
+ */
+function expectedNext<T extends number | bigint>(
+  strategy: StrategyName,
+  free: readonly T[],
+  cursor: T | undefined,
+): T | undefined | 'any free' {
+  if (free.length === 0) return undefined;
+  switch (strategy) {
+    case 'Lowest':
+      return free[0];
+    case 'Highest':
+      return free[free.length - 1];
+    case 'Random':
+      return 'any free';
+    case 'RoundRobin':
+      return (cursor === undefined ? undefined : free.find((v) => v > cursor)) ?? free[0];
+  }
+}
 
 function xorshift(seed: number): (n: number) => number {
   let x = seed >>> 0 || 1;
@@ -51,12 +78,20 @@ function naiveAllocatable(spec: PoolSpecInput): string[] {
   return [...pool.values()].sort((a, b) => (a.value < b.value ? -1 : 1)).map(formatIP);
 }
 
+const addressValue = (address: string) =>
+  (parseIP(address) as { ok: true; value: { value: bigint } }).value.value;
+
 class Model {
   allocatable: string[];
   allocatableSet: Set<string>;
   reserved = new Set<string>();
+  /** RoundRobin's position, as an address value. */
+  cursor: bigint | undefined;
 
-  constructor(spec: PoolSpecInput) {
+  constructor(
+    spec: PoolSpecInput,
+    readonly strategy: StrategyName,
+  ) {
     this.allocatable = naiveAllocatable(spec);
     this.allocatableSet = new Set(this.allocatable);
   }
@@ -64,12 +99,24 @@ class Model {
   reshape(spec: PoolSpecInput): void {
     this.allocatable = naiveAllocatable(spec);
     this.allocatableSet = new Set(this.allocatable);
+    // A position no longer allocatable becomes the nearest allocatable address below it.
+    const cursor = this.cursor;
+    if (cursor !== undefined) this.cursor = this.allocatable.map(addressValue).findLast((v) => v <= cursor);
   }
 
-  reserveNext(): string | undefined {
-    const address = this.allocatable.find((a) => !this.reserved.has(a));
-    if (address !== undefined) this.reserved.add(address);
-    return address;
+  /** Checks the allocator's pick against the strategy's order (or, for Random, that it was free). */
+  reserveNext(picked: string | undefined): void {
+    const free = this.allocatable.filter((a) => !this.reserved.has(a));
+    const expected = expectedNext(this.strategy, free.map(addressValue), this.cursor);
+    if (expected === 'any free') {
+      expect(picked !== undefined && free.includes(picked), `${picked} free`).toBe(true);
+    } else
+      expect(picked).toBe(
+        expected === undefined ? undefined : free[free.map(addressValue).indexOf(expected)],
+      );
+    if (picked === undefined) return;
+    this.reserved.add(picked);
+    if (this.strategy === 'RoundRobin') this.cursor = addressValue(picked);
   }
 
   reserve(text: string): string {
@@ -147,20 +194,20 @@ function check(
   expect(allocator.isReserved(probe)).toBe(model.isReserved(probe));
 }
 
-describe('PoolAllocator against a naive model', () => {
+describe.each(STRATEGY_NAMES)('PoolAllocator (%s) against a naive model', (strategy) => {
   for (const family of [4, 6] as const) {
     it(`gives the same answer as the model for every random operation (IPv${family})`, () => {
       for (let seed = 1; seed <= 12; seed++) {
         const random = xorshift(seed * 7919 + family);
         let spec = randomSpec(random, family);
-        const created = PoolAllocator.fromSpec(spec);
+        const created = PoolAllocator.fromSpec(spec, { strategy, random: seededRandom(seed) });
         if (!created.ok) throw new Error(created.error);
         const allocator = created.value;
-        const model = new Model(spec);
+        const model = new Model(spec, strategy);
         for (let step = 0; step < 400; step++) {
           const operation = random(100);
           if (operation < 40) {
-            expect(allocator.reserveNext()).toBe(model.reserveNext());
+            model.reserveNext(allocator.reserveNext());
           } else if (operation < 60) {
             const address = randomAddress(random, family);
             expect(allocator.reserve(address)).toBe(model.reserve(address));
@@ -198,63 +245,109 @@ describe('PoolAllocator against a naive model', () => {
   }
 });
 
-describe('PoolAllocator against a naive model, in a pool of several dense chunks', () => {
-  it('gives the same answer as the model while bit-array chunks fill, empty and fill again', () => {
-    const random = xorshift(2024);
-    const spec: PoolSpecInput = {
-      addresses: ['10.0.0.0/15', '10.8.0.0-10.8.0.99'],
-      prefix: 12,
-      gateway: '10.1.0.0',
-      excludedAddresses: ['10.1.128.0/18', '10.0.255.250-10.1.0.5', '10.1.3.3'],
-    };
-    const created = PoolAllocator.fromSpec(spec);
-    if (!created.ok) throw new Error(created.error);
-    const allocator = created.value;
-    const toNumber = (address: string) =>
-      address.split('.').reduce((value, octet) => value * 256 + Number(octet), 0);
-    const toText = (value: number) => formatIP({ family: 4, value: BigInt(value) });
-    const allocatable = naiveAllocatable(spec).map(toNumber);
-    const reserved = new Set<number>();
-    const lowestFree = () => allocatable.find((value) => !reserved.has(value));
-    expect(allocator.total).toBe(BigInt(allocatable.length));
+describe.each(STRATEGY_NAMES)(
+  'PoolAllocator (%s) against a naive model, in a pool of several dense chunks',
+  (strategy) => {
+    it('gives the same answer as the model while bit-array chunks fill, empty and fill again', () => {
+      const random = xorshift(2024);
+      const spec: PoolSpecInput = {
+        addresses: ['10.0.0.0/15', '10.8.0.0-10.8.0.99'],
+        prefix: 12,
+        gateway: '10.1.0.0',
+        excludedAddresses: ['10.1.128.0/18', '10.0.255.250-10.1.0.5', '10.1.3.3'],
+      };
+      const created = PoolAllocator.fromSpec(spec, { strategy, random: seededRandom(2024) });
+      if (!created.ok) throw new Error(created.error);
+      const allocator = created.value;
+      const toNumber = (address: string) =>
+        address.split('.').reduce((value, octet) => value * 256 + Number(octet), 0);
+      const toText = (value: number) => formatIP({ family: 4, value: BigInt(value) });
+      const allocatable = naiveAllocatable(spec).map(toNumber);
+      const allocatableSet = new Set(allocatable);
+      const reserved = new Set<number>();
+      let cursor: number | undefined;
+      const freeValues = () => allocatable.filter((value) => !reserved.has(value));
+      /** Checks a run of picks against the strategy's order over `free` (ascending), and takes them. */
+      const checkRun = (picked: (string | undefined)[], free: number[]) => {
+        const values = picked.map((a) => (a === undefined ? undefined : toNumber(a)));
+        if (strategy === 'Random') {
+          const freeSet = new Set(free);
+          expect(values.every((v) => v !== undefined && freeSet.has(v))).toBe(true);
+          expect(new Set(values).size).toBe(values.length);
+        } else {
+          let expected: number[];
+          if (strategy === 'Lowest') expected = free.slice(0, picked.length);
+          else if (strategy === 'Highest') expected = free.slice(-picked.length).reverse();
+          else {
+            const after = cursor === undefined ? 0 : free.findIndex((v) => v > cursor!);
+            const rotated = after < 0 ? free : [...free.slice(after), ...free.slice(0, after)];
+            expected = rotated.slice(0, picked.length);
+          }
+          // Long loops compare whole arrays once: an expect() per step would dominate the run time.
+          expect(picked).toEqual(expected.map(toText));
+        }
+        for (const v of values) reserved.add(v!);
+        if (values.length > 0) cursor = values[values.length - 1];
+      };
+      expect(allocator.total).toBe(BigInt(allocatable.length));
 
-    // Long loops compare whole arrays once: an expect() per step would dominate the run time.
-    const filled = Array.from({ length: 90_000 }, () => allocator.reserveNext());
-    for (const value of allocatable.slice(0, 90_000)) reserved.add(value);
-    expect(filled).toEqual(allocatable.slice(0, 90_000).map(toText));
-    for (let step = 0; step < 1_500; step++) {
-      const operation = random(10);
-      if (operation < 2) {
-        const expected = lowestFree();
-        if (expected !== undefined) reserved.add(expected);
-        expect(allocator.reserveNext()).toBe(expected === undefined ? undefined : toText(expected));
-      } else if (operation < 7) {
-        const value = allocatable[random(100_000)]!;
-        expect(allocator.release(toText(value))).toBe(reserved.delete(value));
-      } else {
-        const value = allocatable[random(allocatable.length)]!;
-        const outcome = allocator.reserve(toText(value));
-        expect(outcome).toBe(reserved.has(value) ? 'already-reserved' : 'reserved');
-        reserved.add(value);
+      checkRun(
+        Array.from({ length: 90_000 }, () => allocator.reserveNext()),
+        allocatable,
+      );
+      for (let step = 0; step < 1_500; step++) {
+        const operation = random(10);
+        if (operation < 2) {
+          // One pick: found by a scan that stops early, as filtering 100k values each time is slow.
+          const picked = allocator.reserveNext();
+          const isFree = (value: number) => !reserved.has(value);
+          if (strategy === 'Random') {
+            const value = picked === undefined ? undefined : toNumber(picked);
+            if (value === undefined) expect(allocatable.some(isFree)).toBe(false);
+            else expect(allocatableSet.has(value) && isFree(value), picked).toBe(true);
+          } else {
+            let expected: number | undefined;
+            if (strategy === 'Lowest') expected = allocatable.find(isFree);
+            else if (strategy === 'Highest') expected = allocatable.findLast(isFree);
+            else
+              expected = allocatable.find((v) => v > (cursor ?? -1) && isFree(v)) ?? allocatable.find(isFree);
+            expect(picked).toBe(expected === undefined ? undefined : toText(expected));
+          }
+          if (picked !== undefined) {
+            reserved.add(toNumber(picked));
+            cursor = toNumber(picked);
+          }
+        } else if (operation < 7) {
+          const value = allocatable[random(100_000)]!;
+          expect(allocator.release(toText(value))).toBe(reserved.delete(value));
+        } else {
+          const value = allocatable[random(allocatable.length)]!;
+          const outcome = allocator.reserve(toText(value));
+          expect(outcome).toBe(reserved.has(value) ? 'already-reserved' : 'reserved');
+          reserved.add(value);
+        }
       }
-    }
-    expect(allocator.used).toBe(BigInt(reserved.size));
+      expect(allocator.used).toBe(BigInt(reserved.size));
 
-    // Empty most of the second chunk (its bit array turns back into an array), then fill the pool.
-    const toRelease = allocatable.slice(65_536, 98_000);
-    expect(toRelease.map((value) => allocator.release(toText(value)))).toEqual(
-      toRelease.map((value) => reserved.delete(value)),
-    );
-    expect(allocator.free).toBe(BigInt(allocatable.length - reserved.size));
-    const freeInOrder = allocatable.filter((value) => !reserved.has(value));
-    expect(freeInOrder.map(() => allocator.reserveNext())).toEqual(freeInOrder.map(toText));
-    expect(allocator.reserveNext()).toBeUndefined();
-    expect(allocator.counts()).toEqual({
-      total: allocator.total,
-      used: allocator.total,
-      free: 0n,
-      outOfRange: 0n,
+      // Empty most of the second chunk (its bit array turns back into an array), then fill the pool.
+      const toRelease = allocatable.slice(65_536, 98_000);
+      expect(toRelease.map((value) => allocator.release(toText(value)))).toEqual(
+        toRelease.map((value) => reserved.delete(value)),
+      );
+      expect(allocator.free).toBe(BigInt(allocatable.length - reserved.size));
+      const freeInOrder = freeValues();
+      checkRun(
+        freeInOrder.map(() => allocator.reserveNext()),
+        freeInOrder,
+      );
+      expect(allocator.reserveNext()).toBeUndefined();
+      expect(allocator.counts()).toEqual({
+        total: allocator.total,
+        used: allocator.total,
+        free: 0n,
+        outOfRange: 0n,
+      });
+      expect([...allocator.reservedAddresses()]).toEqual(allocatable.map(toText));
     });
-    expect([...allocator.reservedAddresses()]).toEqual(allocatable.map(toText));
-  });
-});
+  },
+);

@@ -221,7 +221,7 @@ describe('PoolAllocator.fromSpec', () => {
     expect(PoolAllocator.fromSpec({ addresses: ['10.0.0.1-10.0.0.0'], prefix: 24 }).ok).toBe(false);
   });
 
-  it('uses the lowest strategy by default', () => {
-    expect(pool({ addresses: ['10.0.0.1'], prefix: 24 }).strategy).toBe('lowest');
+  it('uses the Lowest strategy by default', () => {
+    expect(pool({ addresses: ['10.0.0.1'], prefix: 24 }).strategy).toBe('Lowest');
   });
 });

@@ -6,6 +6,9 @@
  * `await` in between, then creates the IPAddress, and releases the address if that fails. That is
  * what keeps two claims of one pool from getting the same address without a single worker.
  *
+ * Which free address comes next is the strategy's choice (`Lowest`, `Highest`, `Random`,
+ * `RoundRobin`; see strategy.ts). Whatever it picks is checked free before it is reserved.
+ *
  * The allocator holds a set, not a multiset: `reserve` and `release` are idempotent. When two
  * IPAddresses hold one address (reported by `rebuild` and by `reserve` answering
  * `already-reserved`), the caller must release the address only when the last of them is gone.
@@ -23,11 +26,14 @@ import {
 } from '../ip/index.js';
 import { IndexBitmap } from './bitmap.js';
 import { IndexSpace } from './index-space.js';
-import { type AllocationStrategy, createStrategy, type StrategyName } from './strategy.js';
+import type { RandomSource } from './random.js';
+import { type AllocationStrategy, createStrategy, DEFAULT_STRATEGY, type StrategyName } from './strategy.js';
 
 export interface AllocatorOptions {
-  /** How a free address is chosen; `lowest` (the default) is the Go provider's behaviour. */
+  /** How a free address is chosen; `Lowest` (the default) is the Go provider's behaviour. */
   readonly strategy?: StrategyName;
+  /** Random's source, a uniform number in [0, 1) as Math.random; Web Crypto by default. */
+  readonly random?: RandomSource;
 }
 
 /** Pool usage, exact. Cap with `capToInt64` before writing it to the int64 status fields. */
@@ -83,8 +89,8 @@ export class PoolAllocator {
   constructor(set: AllocatableSet, options: AllocatorOptions = {}) {
     this.#set = set;
     this.#space = new IndexSpace(set.addresses);
-    this.#bitmap = new IndexBitmap(this.#space.size);
-    this.#strategy = createStrategy(options.strategy ?? 'lowest');
+    this.#strategy = createStrategy(options.strategy ?? DEFAULT_STRATEGY, { random: options.random });
+    this.#bitmap = this.#newBitmap();
   }
 
   /** An allocator for a pool spec, or the reason the spec has no allocatable set. */
@@ -109,7 +115,9 @@ export class PoolAllocator {
   reserveNextIP(): IP | undefined {
     const index = this.#strategy.pick(this.#bitmap);
     if (index === undefined) return undefined;
-    this.#bitmap.add(index);
+    // Checked, not trusted: a used address handed out again is the one thing that must not happen.
+    if (!this.#bitmap.add(index))
+      throw new Error(`strategy ${this.#strategy.name} picked index ${index}, in use`);
     this.#strategy.reserved(index);
     return { family: this.#set.family, value: this.#space.valueAt(index) };
   }
@@ -118,6 +126,31 @@ export class PoolAllocator {
   reserveNext(): string | undefined {
     const ip = this.reserveNextIP();
     return ip === undefined ? undefined : formatIP(ip);
+  }
+
+  /**
+   * RoundRobin's position: the address handed out last, formatted as Go formats addresses, for the
+   * controller to keep in the pool's status. Undefined before the first, and for other strategies.
+   */
+  get lastAllocated(): string | undefined {
+    const index = this.#strategy.lastAllocated;
+    return index === undefined
+      ? undefined
+      : formatIP({ family: this.#set.family, value: this.#space.valueAt(index) });
+  }
+
+  /**
+   * Restores RoundRobin's position (read back from the pool's status after a restart or a change
+   * of leader): the next address handed out is the first free one after `address`. An address no
+   * longer allocatable (excluded since, or outside the pool) continues after the highest
+   * allocatable address below it; undefined, a text that is not an address, one of the other
+   * family, or one below the whole pool start from the lowest. Other strategies ignore it.
+   */
+  restoreLastAllocated(address: AddressInput | undefined): void {
+    if (!('lastAllocated' in this.#strategy)) return;
+    const ip = address === undefined ? undefined : toIP(address);
+    this.#strategy.lastAllocated =
+      ip === undefined || ip.family !== this.#set.family ? undefined : this.#space.indexAtOrBelow(ip.value);
   }
 
   /** Reserves a given address (adopting an existing IPAddress, or syncing from the cache). */
@@ -200,9 +233,11 @@ export class PoolAllocator {
    * outside the pool are kept as out of range, and duplicates and invalid strings are reported.
    */
   rebuild(addresses: Iterable<string>): RebuildReport {
-    this.#bitmap = new IndexBitmap(this.#space.size);
+    const position = this.lastAllocated;
+    this.#bitmap = this.#newBitmap();
     this.#outOfRange.clear();
     this.#strategy.reset();
+    this.restoreLastAllocated(position);
     const outOfRange: string[] = [];
     const duplicates: string[] = [];
     const invalid: { address: string; error: string }[] = [];
@@ -233,11 +268,13 @@ export class PoolAllocator {
       set = computed.value;
     }
     const held = [...this.reservedIPs()];
+    const position = this.lastAllocated;
     this.#set = set;
     this.#space = new IndexSpace(set.addresses);
-    this.#bitmap = new IndexBitmap(this.#space.size);
+    this.#bitmap = this.#newBitmap();
     this.#outOfRange.clear();
     this.#strategy.reset();
+    this.restoreLastAllocated(position);
     for (const ip of held) this.reserve(ip);
     const outOfRange = [...this.#outOfRangeIPs()].map(formatIP);
     return { ok: true, value: { inRange: this.#bitmap.count, outOfRange } };
@@ -246,6 +283,10 @@ export class PoolAllocator {
   /** Approximate bytes held by the bitmap (not counting out-of-range reservations). */
   get bitmapBytes(): number {
     return this.#bitmap.bytes;
+  }
+
+  #newBitmap(): IndexBitmap {
+    return new IndexBitmap(this.#space.size, { ranked: this.#strategy.ranked });
   }
 
   #indexOf(ip: IP): bigint | undefined {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ArrayContainer, BitsContainer, CHUNK_SIZE, type Container } from './container.js';
+import { ArrayContainer, BitsContainer, CHUNK_SIZE, type Container, popcount } from './container.js';
 
 function addAll(start: Container, positions: Iterable<number>): Container {
   let container = start;
@@ -81,9 +81,55 @@ describe('containers', () => {
           while (model.has(expected)) expected++;
           expect(c.nextAbsent(from, span)).toBe(expected < span ? expected : -1);
           expect(c.has(from)).toBe(model.has(from));
+          let below = from;
+          while (below >= 0 && model.has(below)) below--;
+          expect(c.prevAbsent(from)).toBe(below);
+          const present = [...model].filter((p) => p < from).length;
+          expect(c.countBelow(from)).toBe(present);
+          // The absent position of rank (from − present) is the first absent one at or after from.
+          expect(c.selectAbsent(from - present)).toBe(expected);
         }
       }
       expect([...c.positions()]).toEqual([...model].sort((a, b) => a - b));
     }
+  });
+
+  it('find the previous absent position, skipping full words downwards', () => {
+    const full = addAll(
+      new BitsContainer(),
+      Array.from({ length: CHUNK_SIZE }, (_, i) => i),
+    );
+    expect(full.prevAbsent(CHUNK_SIZE - 1)).toBe(-1);
+    const c = full.remove(1_000)!;
+    expect(c.prevAbsent(CHUNK_SIZE - 1)).toBe(1_000);
+    expect(c.prevAbsent(1_000)).toBe(1_000);
+    expect(c.prevAbsent(999)).toBe(-1);
+    expect(c.remove(0)?.prevAbsent(999)).toBe(0);
+    const array = addAll(new ArrayContainer(), [0, 1, 2, 7, 8]);
+    expect(array.prevAbsent(8)).toBe(6);
+    expect(array.prevAbsent(2)).toBe(-1);
+    expect(array.prevAbsent(5)).toBe(5);
+  });
+
+  it('select the k-th absent position and count the present ones below a position', () => {
+    const array = addAll(new ArrayContainer(), [0, 1, 5, 6, 7, 10]);
+    expect([0, 1, 2, 3, 4, 5].map((k) => array.selectAbsent(k))).toEqual([2, 3, 4, 8, 9, 11]);
+    expect(array.selectAbsent(CHUNK_SIZE - 6)).toBe(-1);
+    expect(array.countBelow(6)).toBe(3);
+    const bits = addAll(
+      new BitsContainer(),
+      Array.from({ length: CHUNK_SIZE - 3 }, (_, i) => i + 1),
+    );
+    // Absent: 0, CHUNK_SIZE − 2, CHUNK_SIZE − 1.
+    expect([0, 1, 2, 3].map((k) => bits.selectAbsent(k))).toEqual([0, CHUNK_SIZE - 2, CHUNK_SIZE - 1, -1]);
+    expect(bits.countBelow(CHUNK_SIZE)).toBe(CHUNK_SIZE - 3);
+    expect(bits.countBelow(1)).toBe(0);
+    expect(bits.countBelow(1025)).toBe(1024);
+  });
+
+  it('count bits of any 32-bit word', () => {
+    expect([0, 1, 0xff, 0x8000_0000, 0xffff_ffff, -1, 0x5555_5555].map(popcount)).toEqual([
+      0, 1, 8, 1, 32, 32, 16,
+    ]);
   });
 });

@@ -26,4 +26,11 @@ describe('IndexSpace', () => {
     expect([5n, 0n, 3n, 2n, 4n].map((i) => space.valueAt(i))).toEqual([102n, 10n, 100n, 50n, 101n]);
     expect(() => space.valueAt(6n)).toThrow(RangeError);
   });
+
+  it('finds the index of the nearest address at or below a value, in the set or not', () => {
+    // Indices: 10→0, 11→1, 50→2, 100→3, 101→4, 102→5.
+    expect([9n, 10n, 11n, 12n, 49n, 50n, 99n, 101n, 102n, 5000n].map((v) => space.indexAtOrBelow(v))).toEqual(
+      [undefined, 0n, 1n, 1n, 1n, 2n, 2n, 4n, 5n, 5n],
+    );
+  });
 });

@@ -38,6 +38,27 @@ export class IndexSpace {
     return undefined;
   }
 
+  /**
+   * The index of the highest address of the set at or below `value`, or undefined when every
+   * address of the set is above it. For an address that was in the set and no longer is, that is
+   * where a search "after it" should continue from.
+   */
+  indexAtOrBelow(value: bigint): bigint | undefined {
+    let lo = 0;
+    let hi = this.#firsts.length - 1;
+    let below = -1; // the last range that starts at or below value
+    while (lo <= hi) {
+      const mid = (lo + hi) >>> 1;
+      if (this.#firsts[mid]! <= value) {
+        below = mid;
+        lo = mid + 1;
+      } else hi = mid - 1;
+    }
+    if (below < 0) return undefined;
+    const last = this.#lasts[below]!;
+    return this.#offsets[below]! + ((value < last ? value : last) - this.#firsts[below]!);
+  }
+
   /** The address value at an index in `[0, size)`. */
   valueAt(index: bigint): bigint {
     let r = this.#lastRange;

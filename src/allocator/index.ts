@@ -10,13 +10,26 @@ export {
   type ReserveOutcome,
   type ReshapeReport,
 } from './allocator.js';
-export { ChunkedBitmap, IndexBitmap } from './bitmap.js';
+export { ChunkedBitmap, IndexBitmap, type IndexBitmapOptions } from './bitmap.js';
 export { IndexSpace } from './index-space.js';
-export { PrefixAllocator, type PrefixReserveOutcome } from './prefix-allocator.js';
+export {
+  PrefixAllocator,
+  type PrefixAllocatorOptions,
+  type PrefixReserveOutcome,
+} from './prefix-allocator.js';
+export { cryptoRandom, type RandomSource, randomBelow, randomBigBelow, seededRandom } from './random.js';
 export {
   type AllocationStrategy,
   createStrategy,
+  DEFAULT_STRATEGY,
+  type FreeIndices,
+  HighestStrategy,
+  isStrategyName,
   LowestStrategy,
+  type NarrowFreeIndices,
+  RandomStrategy,
+  RoundRobinStrategy,
   STRATEGY_NAMES,
   type StrategyName,
+  type StrategyOptions,
 } from './strategy.js';

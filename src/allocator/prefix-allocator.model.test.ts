@@ -1,13 +1,17 @@
 /**
  * The prefix allocator against a naive model of the Go provider's search: the lowest
  * `/allocationPrefixLength` child inside the prefixes that overlaps no excluded entry and no held
- * prefix (of any length). Random pools and random reserve / release / reserveNext sequences, with
- * holds made by hand that nest in each other, cover children held for themselves, lie partly or
- * wholly outside the pool, or fall in an excluded gap.
+ * prefix (of any length) — and, for the other strategies, the highest such child, the next one
+ * after the child handed out last (RoundRobin), or any of them (Random). Random pools and random
+ * reserve / release / reserveNext sequences, with holds made by hand that nest in each other,
+ * cover children held for themselves, lie partly or wholly outside the pool, or fall in an
+ * excluded gap.
  */
 import { describe, expect, it } from 'vitest';
 import { formatPrefix, parsePrefix, type Range, subnetRange } from '../ip/index.js';
 import { PrefixAllocator } from './prefix-allocator.js';
+import { seededRandom } from './random.js';
+import { STRATEGY_NAMES } from './strategy.js';
 
 function prng(seed: number) {
   let s = seed >>> 0;
@@ -25,7 +29,7 @@ function rangeOf(text: string): Range {
   return subnetRange(6, p.value.network, p.value.length);
 }
 
-describe('the prefix allocator, against a model of the Go search', () => {
+describe.each(STRATEGY_NAMES)('the prefix allocator (%s), against a model of the Go search', (strategy) => {
   it.each(Array.from({ length: 40 }, (_, i) => i + 1))('agrees on seed %i', (seed) => {
     const rand = prng(seed);
     const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)] as T;
@@ -47,11 +51,10 @@ describe('the prefix allocator, against a model of the Go search', () => {
     const excluded = Array.from({ length: Math.floor(rand() * 3) }, () =>
       somewhere(blockLen + 4 + Math.floor(rand() * (128 - blockLen - 3))),
     );
-    const made = PrefixAllocator.fromSpec({
-      prefixes,
-      allocationPrefixLength: allocLen,
-      excludedPrefixes: excluded,
-    });
+    const made = PrefixAllocator.fromSpec(
+      { prefixes, allocationPrefixLength: allocLen, excludedPrefixes: excluded },
+      { strategy, random: seededRandom(seed) },
+    );
     if (!made.ok) throw new Error(made.error);
     const a = made.value;
 
@@ -68,15 +71,35 @@ describe('the prefix allocator, against a model of the Go search', () => {
     // Held prefixes, of any length, overlapping each other or not; each text at most once, as the
     // pool state reserves an address only for its first holder.
     const held = new Map<string, Range>();
-    const modelNext = () =>
-      candidates.find((c) => ![...held.values()].some((h) => overlaps(h, c.range)))?.text;
+    let cursor: bigint | undefined; // the network handed out last (RoundRobin)
+    let lastPicked: string | undefined;
+    const open = () => candidates.filter((c) => ![...held.values()].some((h) => overlaps(h, c.range)));
 
     for (let step = 0; step < 400; step++) {
       const roll = rand();
       if (roll < 0.45) {
-        const expected = modelNext();
-        expect(a.reserveNext(), `step ${step}`).toBe(expected);
-        if (expected) held.set(expected, rangeOf(expected));
+        const free = open();
+        const picked = a.reserveNext();
+        if (strategy === 'Random') {
+          expect(
+            picked === undefined ? free.length === 0 : free.some((c) => c.text === picked),
+            `step ${step}`,
+          ).toBe(true);
+        } else {
+          const expected =
+            strategy === 'Lowest'
+              ? free[0]
+              : strategy === 'Highest'
+                ? free[free.length - 1]
+                : (free.find((c) => cursor !== undefined && c.range.first > cursor) ?? free[0]);
+          expect(picked, `step ${step}`).toBe(expected?.text);
+        }
+        if (picked) {
+          held.set(picked, rangeOf(picked));
+          cursor = rangeOf(picked).first;
+        }
+        if (picked) lastPicked = picked;
+        expect(a.lastAllocated).toBe(strategy === 'RoundRobin' ? lastPicked : undefined);
       } else if (roll < 0.75 && held.size > 0) {
         const victim = pick([...held.keys()]);
         held.delete(victim);
