@@ -308,7 +308,7 @@ export class PoolRegistry {
     const pins = pinsOf(kind, pool);
     if (isPrefixPoolKind(kind)) return prefixPoolState(key, kind, pool, pins);
     const spec = (pool as IPPool).spec;
-    const errors = validateIPPoolSpec(spec ?? ({} as IPPool['spec']));
+    const errors = validateIPPoolSpec(spec ?? ({} as IPPool['spec']), kind);
     if (errors.length > 0) return new PoolState(key, kind, pool, undefined, aggregateMessage(errors));
     const set = poolAllocatableSet(spec);
     if (!set.ok) return new PoolState(key, kind, pool, undefined, set.error);

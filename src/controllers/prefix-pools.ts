@@ -30,7 +30,7 @@ export function prefixPoolState(
   pool: PoolObject,
   pins: Iterable<readonly [string, string]> = [],
 ): PoolState {
-  const errors = validatePrefixPoolObject(pool);
+  const errors = validatePrefixPoolObject(pool, kind);
   if (errors.length > 0) return new PoolState(key, kind, pool, undefined, aggregateMessage(errors));
   const spec = (pool as PrefixPool).spec;
   const allocator = PrefixAllocator.fromSpec({
