@@ -307,7 +307,10 @@ export class PoolStatusWriter {
     const observed = pool.status?.ipAddresses as Record<string, unknown> | undefined;
     // A pool written for the Go provider keeps the Go provider's four counts, and no more.
     const pins = state.hasPins || observed?.preAllocated !== undefined;
-    if (!conditions && sameCounts(observed, counts, pins)) return;
+    // RoundRobin's position, where the next leader (or this one after a restart) finds it.
+    const position = state.allocator?.lastAllocated;
+    const moved = position !== undefined && position !== pool.status?.lastAllocated;
+    if (!conditions && !moved && sameCounts(observed, counts, pins)) return;
     const ipAddresses = {
       total: int64JSON(counts.total),
       used: int64JSON(counts.used),
@@ -316,7 +319,11 @@ export class PoolStatusWriter {
       ...(pins ? { preAllocated: int64JSON(counts.preAllocated) } : {}),
     };
     // A merge patch replaces the whole conditions list; the provider is the only writer of it.
-    const status = conditions ? { ipAddresses, conditions } : { ipAddresses };
+    const status = {
+      ipAddresses,
+      ...(conditions ? { conditions } : {}),
+      ...(moved ? { lastAllocated: position } : {}),
+    };
     await ctx.client.patchStatus(resource, meta.name ?? '', { status }, opts);
     ctx.metrics.statusWrites.inc();
     for (const [k, v] of Object.entries(counts)) {

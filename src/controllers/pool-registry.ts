@@ -4,9 +4,9 @@
  * synced, then updated event by event — so after any restart the bitmap holds exactly what the
  * API holds, and nothing is allocated before that.
  */
-import { PoolAllocator } from '../allocator/index.js';
+import { type AllocatorOptions, PoolAllocator } from '../allocator/index.js';
 import type { IPAddress } from '../api/capi-types.js';
-import { isGlobalPoolKind, isPrefixPoolKind } from '../api/constants.js';
+import { effectiveAllocationStrategy, isGlobalPoolKind, isPrefixPoolKind } from '../api/constants.js';
 import { aggregateMessage } from '../api/errors.js';
 import type { IPPool } from '../api/ippool-types.js';
 import { parseLabelSelector } from '../api/selector.js';
@@ -21,11 +21,11 @@ import { prefixHoldKey, prefixPoolState } from './prefix-pools.js';
 /** How many recent IPAddress deletions observeOwnWrite checks against (~100 bytes each). */
 const MAX_REMEMBERED_DELETIONS = 10_000;
 
-export type AllocatorFactory = (set: AllocatableSet) => AddressAllocator;
+export type AllocatorFactory = (set: AllocatableSet, options?: AllocatorOptions) => AddressAllocator;
 
-/** Lowest-free bitmap allocator behind the interface the pool state needs. */
-export const bitmapAllocator: AllocatorFactory = (set) => {
-  const a = new PoolAllocator(set);
+/** The bitmap allocator, with the pool's strategy, behind the interface the pool state needs. */
+export const bitmapAllocator: AllocatorFactory = (set, options) => {
+  const a = new PoolAllocator(set, options);
   return {
     reserveNext: () => a.reserveNext(),
     reserve: (address) => {
@@ -40,6 +40,10 @@ export const bitmapAllocator: AllocatorFactory = (set) => {
     get used() {
       return a.total - a.free;
     },
+    get lastAllocated() {
+      return a.lastAllocated;
+    },
+    restoreLastAllocated: (text) => a.restoreLastAllocated(text),
   };
 };
 
@@ -100,6 +104,9 @@ export class PoolRegistry {
       return current;
     }
     const next = this.build(key, kind, pool);
+    // RoundRobin goes on where it was: in memory across a spec change, else where the last leader
+    // wrote it (the status is coalesced, so a crash may cost the last second of it).
+    next.allocator?.restoreLastAllocated(current?.allocator?.lastAllocated ?? pool.status?.lastAllocated);
     this.pools.set(key, next);
     if (current) current.moveTo(next);
     else {
@@ -306,13 +313,15 @@ export class PoolRegistry {
 
   private buildState(key: string, kind: string, pool: PoolObject): PoolState {
     const pins = pinsOf(kind, pool);
-    if (isPrefixPoolKind(kind)) return prefixPoolState(key, kind, pool, pins);
+    // Changing the strategy rebuilds the allocator: held addresses stay, new ones follow it.
+    const options = { strategy: effectiveAllocationStrategy(pool.spec ?? {}) };
+    if (isPrefixPoolKind(kind)) return prefixPoolState(key, kind, pool, pins, options);
     const spec = (pool as IPPool).spec;
     const errors = validateIPPoolSpec(spec ?? ({} as IPPool['spec']), kind);
     if (errors.length > 0) return new PoolState(key, kind, pool, undefined, aggregateMessage(errors));
     const set = poolAllocatableSet(spec);
     if (!set.ok) return new PoolState(key, kind, pool, undefined, set.error);
-    return new PoolState(key, kind, pool, this.newAllocator(set.value), undefined, pins);
+    return new PoolState(key, kind, pool, this.newAllocator(set.value, options), undefined, pins);
   }
 }
 

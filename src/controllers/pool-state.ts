@@ -28,6 +28,10 @@ export interface AddressAllocator {
   release(address: string): void;
   readonly total: bigint;
   readonly used: bigint;
+  /** RoundRobin's position: the address (or prefix) its search handed out last; else undefined. */
+  readonly lastAllocated: string | undefined;
+  /** Puts RoundRobin's position back (read from the pool's status after a restart or a leader change). */
+  restoreLastAllocated(text: string | undefined): void;
 }
 
 export interface PoolCounts {

@@ -4,7 +4,7 @@
  * reservations, status, finalizers — is the IP pools' flow.
  */
 
-import { PrefixAllocator } from '../allocator/index.js';
+import { PrefixAllocator, type PrefixAllocatorOptions } from '../allocator/index.js';
 import { aggregateMessage } from '../api/errors.js';
 import { effectiveAllocationPrefixLength, type PrefixPool } from '../api/prefixpool-types.js';
 import { validatePrefixPoolObject } from '../api/validate-prefix.js';
@@ -29,15 +29,19 @@ export function prefixPoolState(
   kind: string,
   pool: PoolObject,
   pins: Iterable<readonly [string, string]> = [],
+  options: PrefixAllocatorOptions = {},
 ): PoolState {
   const errors = validatePrefixPoolObject(pool, kind);
   if (errors.length > 0) return new PoolState(key, kind, pool, undefined, aggregateMessage(errors));
   const spec = (pool as PrefixPool).spec;
-  const allocator = PrefixAllocator.fromSpec({
-    prefixes: spec.prefixes,
-    allocationPrefixLength: effectiveAllocationPrefixLength(spec),
-    excludedPrefixes: spec.excludedPrefixes,
-  });
+  const allocator = PrefixAllocator.fromSpec(
+    {
+      prefixes: spec.prefixes,
+      allocationPrefixLength: effectiveAllocationPrefixLength(spec),
+      excludedPrefixes: spec.excludedPrefixes,
+    },
+    options,
+  );
   if (!allocator.ok) return new PoolState(key, kind, pool, undefined, allocator.error);
   return new PoolState(key, kind, pool, allocator.value, undefined, pins);
 }
