@@ -217,4 +217,39 @@ describe('addresses people choose', () => {
     const lowest = Array.from({ length: 12 }, (_, i) => `10.100.0.${i + 1}`);
     expect(got.sort()).not.toEqual(lowest.sort());
   });
+
+  it('pins and requests prefixes in a prefix pool, refusing one of another length', async () => {
+    const created = await cp.access.request(
+      'POST',
+      `/apis/ipam.cluster.x-k8s.io/v1alpha2/namespaces/${ns}/inclusterprefixpools`,
+      {
+        apiVersion: 'ipam.cluster.x-k8s.io/v1alpha2',
+        kind: 'InClusterPrefixPool',
+        metadata: { name: 'nets' },
+        spec: {
+          prefixes: ['fd10::/48'],
+          allocationPrefixLength: 64,
+          preAllocations: [{ claimName: 'pfx-vip', address: 'fd10:0:0:5::/64' }],
+        },
+      },
+    );
+    expect(created.status, created.text).toBe(201);
+    const ref = { kind: 'InClusterPrefixPool', name: 'nets' };
+    const ask = (address: string) => ({
+      annotations: { 'ipam.cluster.x-k8s.io/requested-address': address },
+    });
+    await createClaim(cp.access, ns, 'pfx-req', ref, ask('fd10:0:0:7::/64'));
+    expect(await waitForAddress(cp.access, ns, 'pfx-req')).toBe('fd10:0:0:7::');
+    await createClaim(cp.access, ns, 'pfx-wide', ref, ask('fd10::/56'));
+    const refused = await waitForReason(cp.access, ns, 'pfx-wide', 'AddressNotInPool');
+    expect(readyOf(refused)?.message).toContain('/56');
+    await createClaim(cp.access, ns, 'pfx-steal', ref, ask('fd10:0:0:5::/64'));
+    const stolen = await waitForReason(cp.access, ns, 'pfx-steal', 'AddressInUse');
+    expect(readyOf(stolen)?.message).toContain(`${ns}/pfx-vip`);
+    await createClaim(cp.access, ns, 'pfx-plain', ref);
+    expect(await waitForAddress(cp.access, ns, 'pfx-plain')).toBe('fd10::');
+    await createClaim(cp.access, ns, 'pfx-vip', ref);
+    expect(await waitForAddress(cp.access, ns, 'pfx-vip')).toBe('fd10:0:0:5::');
+    expect((await get(cp.access, addressPath(ns, 'pfx-vip')))?.spec?.prefix).toBe(64);
+  });
 });
