@@ -11,21 +11,9 @@ import {
   FINALIZER_RELEASE_ADDRESS,
   isPrefixPoolKind,
 } from '../api/constants.js';
-import { selectorMatches } from '../api/selector.js';
-import { canonicalIP } from '../ip/index.js';
-import {
-  isAlreadyExists,
-  isNotFound,
-  KubeApiError,
-  type ReconcileResult,
-  type Reconciler,
-} from '../kube/index.js';
-import {
-  ANNOTATION_REQUESTED_ADDRESS,
-  canonicalChoice,
-  chosenAddress,
-  whyNotAllocatable,
-} from './chosen-address.js';
+import { isAlreadyExists, isNotFound, KubeApiError, type Reconciler } from '../kube/index.js';
+import { chosenAddress } from './chosen-address.js';
+import { refuseChosen, refuseNamespace, requestedAddress, warnRequestedIgnored } from './claim-choice.js';
 import { release } from './claim-release.js';
 import {
   adoptionPatch,
@@ -37,45 +25,23 @@ import {
   passesWatchFilter,
   poolKeyOfRef,
 } from './claim-rules.js';
+import { type ClaimSchema, cacheBehindOwnWrite, Reasons, remember } from './claim-status.js';
 import {
-  type ClaimSchema,
-  cacheBehindOwnWrite,
-  claimConditions,
-  claimReady,
-  PAUSED,
-  READY,
-  Reasons,
-  remember,
-  type StatusRun,
-  writeConditions,
-} from './claim-status.js';
-import type { ConditionInput } from './conditions.js';
+  allocated,
+  EXHAUSTED_RETRY_MS,
+  notReady,
+  poolName,
+  type Run,
+  ready,
+  refName,
+  type Step,
+  setPaused,
+  setStatus,
+} from './claim-steps.js';
 import type { ControllerContext, LiveAddress, LiveClaim } from './context.js';
 import { protectPool } from './inclusterippool.js';
 import { releaseOrphanAddress } from './orphans.js';
-import type { ChosenOutcome, PoolState } from './pool-state.js';
-import { prefixHoldKey } from './prefix-pools.js';
-
-/** Claims waiting on an exhausted pool also retry this often, in case a wake-up is missed. */
-const EXHAUSTED_RETRY_MS = 60_000;
-
-type Step = ReconcileResult | undefined;
-
-interface Run extends StatusRun {
-  log: ControllerContext['log'];
-  /** Claim key → the requested address last warned about as ignored. */
-  warned: Map<string, string>;
-}
-
-function poolName(pool: PoolState): string {
-  const ns = pool.pool.metadata?.namespace;
-  return `${pool.kind} ${ns ? `${ns}/` : ''}${pool.pool.metadata?.name ?? ''}`;
-}
-
-function refName(claim: LiveClaim): string {
-  const ref = claim.spec.poolRef;
-  return `${ref.kind} ${ref.kind.startsWith('Global') ? '' : `${claim.metadata.namespace}/`}${ref.name}`;
-}
+import type { PoolState } from './pool-state.js';
 
 export function claimReconciler(ctx: ControllerContext): Reconciler<string> {
   const written = new Map<string, string>();
@@ -128,23 +94,6 @@ async function reconcileClaim(run: Run): Promise<Step> {
   if (isPaused(pool.pool)) return setPaused(run, `${poolName(pool)} has the ${ANNOTATION_PAUSED} annotation`);
   if (isDeleting(run.claim)) return release(run, pool);
   return ensureAddress(run, pool);
-}
-
-/**
- * A global pool that does not select the claim's namespace: no address, and no finalizer either
- * (nothing to release). An address already handed out is never revoked by a selector or a label
- * that changed since: only claims still waiting follow the new rule.
- */
-function refuseNamespace(run: Run): Promise<Step> | undefined {
-  const { ctx, key, claim } = run;
-  const pool = ctx.registry.get(poolKeyOfRef(claim.spec.poolRef, claim.metadata.namespace));
-  if (pool?.namespaceSelector === undefined) return undefined;
-  if (ctx.addresses.get(key) || pool.addressOf(key) !== undefined) return undefined;
-  const namespace = claim.metadata.namespace ?? '';
-  const labels = ctx.namespaces.get(namespace)?.metadata.labels;
-  if (selectorMatches(pool.namespaceSelector, labels)) return undefined;
-  const message = `${poolName(pool)} does not serve namespace ${namespace}: its spec.namespaceSelector does not select it`;
-  return notReady(run, Reasons.NamespaceNotAllowed, message);
 }
 
 /** Missing Cluster: wait, unless the claim is being deleted (else it could never go). Paused: wait. */
@@ -261,72 +210,6 @@ async function ensureAddress(run: Run, pool: PoolState): Promise<Step> {
   return setStatus(run, allocated(desired.spec, pool), claim.metadata.name);
 }
 
-function requestedAddress(claim: LiveClaim): string | undefined {
-  return claim.metadata.annotations?.[ANNOTATION_REQUESTED_ADDRESS];
-}
-
-/**
- * Ready=False with a warning Event, the Event once when the claim starts waiting for this reason
- * (or the message changes), not on every wake-up and retry: each freed address wakes every
- * waiting claim, and each repeat is an Event write.
- */
-async function notReady(run: Run, reason: string, message: string): Promise<Step> {
-  const was = claimReady(run.ctx, run.claim);
-  if (was?.reason !== reason || was.message !== message) run.ctx.recorder.warning(run.claim, reason, message);
-  return setStatus(run, ready('False', reason, message));
-}
-
-/** The chosen address cannot be had now: say why, and wait (its holder's release wakes the claim). */
-async function refuseChosen(
-  run: Run,
-  pool: PoolState,
-  address: string,
-  outcome: Exclude<ChosenOutcome, { reserved: string }>,
-): Promise<Step> {
-  if ('outside' in outcome) {
-    const why = whyNotAllocatable(pool.kind, pool.pool, address);
-    return notReady(run, Reasons.AddressNotInPool, `${poolName(pool)} cannot hand out ${address}: ${why}`);
-  }
-  pool.waiting.add(run.key);
-  const by =
-    'pinnedTo' in outcome
-      ? `pinned to IPAddressClaim ${outcome.pinnedTo} by the pool's spec.preAllocations`
-      : outcome.heldBy === run.key
-        ? `not what this claim holds already (${pool.addressOf(run.key)}): an IPAddress is immutable`
-        : outcome.heldBy === ''
-          ? 'covered by an IPAddress of another prefix length'
-          : `held by IPAddress ${outcome.heldBy}`;
-  await notReady(
-    run,
-    Reasons.AddressInUse,
-    `${address} in ${poolName(pool)} is ${by}; the claim waits for it`,
-  );
-  return { requeueAfterMs: EXHAUSTED_RETRY_MS };
-}
-
-/**
- * A claim that holds its address and whose annotation now asks for another: nothing changes (an
- * IPAddress is immutable), and a warning says so, once per value asked for.
- */
-function warnRequestedIgnored(run: Run, pool: PoolState, existing: LiveAddress): void {
-  const requested = requestedAddress(run.claim);
-  const asked = requested === undefined ? undefined : canonicalChoice(pool.kind, requested);
-  const held = isPrefixPoolKind(pool.kind)
-    ? prefixHoldKey(existing.spec.address, existing.spec.prefix)
-    : (canonicalIP(existing.spec.address) ?? existing.spec.address);
-  if (!asked?.ok || asked.value === held) {
-    run.warned.delete(run.key);
-    return;
-  }
-  if (run.warned.get(run.key) === asked.value) return;
-  run.warned.set(run.key, asked.value);
-  run.ctx.recorder.warning(
-    run.claim,
-    'RequestedAddressIgnored',
-    `${ANNOTATION_REQUESTED_ADDRESS} asks for ${asked.value}, but the claim holds ${held} (IPAddress ${run.key}), which never changes: delete the claim to be given another address`,
-  );
-}
-
 /** Create said AlreadyExists: our cache is behind. Take the object as it is in the API. */
 async function adoptAfterConflict(run: Run, pool: PoolState): Promise<Step> {
   const { ctx, key, claim } = run;
@@ -381,30 +264,4 @@ function isRefused(err: unknown): boolean {
   return (
     err instanceof KubeApiError && err.code >= 400 && err.code < 500 && err.code !== 408 && err.code !== 429
   );
-}
-
-function ready(status: 'True' | 'False', reason: string, message: string): ConditionInput {
-  return { type: READY, status, reason, message };
-}
-
-function allocated(spec: { address: string; prefix?: number | undefined }, pool: PoolState): ConditionInput {
-  const what = pool.allocationText(spec.address, spec.prefix);
-  return ready('True', Reasons.AddressAllocated, `Address ${what} allocated from ${poolName(pool)}`);
-}
-
-async function setPaused(run: Run, message: string): Promise<Step> {
-  return writeConditions(run, [{ type: PAUSED, status: 'True', reason: Reasons.Paused, message }], undefined);
-}
-
-/**
- * Ready, and Paused=False only on a claim that carries a Paused condition already (it was paused
- * once): one left at True would say it is still held. A claim never paused carries Ready alone —
- * the only condition type Cluster API's IPAddressClaim names, and the only one the Go provider's
- * conditions branch writes; Paused=False on every claim costs the API server ~8 % more work per
- * allocation (docs/design-notes.md) and tells nobody anything.
- */
-async function setStatus(run: Run, readyCondition: ConditionInput, addressName?: string): Promise<Step> {
-  const wasPaused = claimConditions(run.ctx, run.claim)?.some((c) => c.type === PAUSED) ?? false;
-  const notPaused: ConditionInput = { type: PAUSED, status: 'False', reason: Reasons.NotPaused, message: '' };
-  return writeConditions(run, wasPaused ? [readyCondition, notPaused] : [readyCondition], addressName);
 }
