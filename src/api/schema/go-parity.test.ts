@@ -249,7 +249,9 @@ describe('our additions to the Go provider’s pools', () => {
   it.each(allKinds)('add only wide columns to %s', (kind) => {
     const extra = v1alpha2(kind).printerColumns.filter((c) => (c.priority ?? 0) !== 0);
     expect(extra.map((c) => [c.name, c.jsonPath, c.priority])).toEqual([
+      ['Ready', '.status.conditions[?(@.type=="Ready")].status', 1],
       ['Strategy', '.spec.allocationStrategy', 1],
+      ['PreAllocated', '.status.ipAddresses.preAllocated', 1],
     ]);
   });
 

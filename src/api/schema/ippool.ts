@@ -202,11 +202,30 @@ const COUNT_COLUMNS: PrinterColumn[] = [
 ];
 
 /** Ours, wide output only (`-o wide`): the Go provider's default columns stay as they are. */
+export const READY_COLUMN: PrinterColumn = {
+  name: 'Ready',
+  type: 'string',
+  jsonPath: '.status.conditions[?(@.type=="Ready")].status',
+  description: 'False while the spec is invalid: no address is handed out until it is fixed',
+  priority: 1,
+};
+
+/** Ours, wide output only. */
 export const STRATEGY_COLUMN: PrinterColumn = {
   name: 'Strategy',
   type: 'string',
   jsonPath: '.spec.allocationStrategy',
   description: 'How a free address is chosen (Lowest when empty)',
+  priority: 1,
+};
+
+/** Ours, wide output only; empty on pools that never had spec.preAllocations. */
+export const PRE_ALLOCATED_COLUMN: PrinterColumn = {
+  name: 'PreAllocated',
+  type: 'integer',
+  jsonPath: '.status.ipAddresses.preAllocated',
+  description:
+    'Number of addresses kept for claims named in spec.preAllocations that have not taken them yet',
   priority: 1,
 };
 
@@ -276,7 +295,13 @@ function ipPoolCrd(k: IPPoolKindSource): CrdSource {
           spec: k.scope === 'Cluster' ? globalInClusterIPPoolSpecV1Alpha2 : inClusterIPPoolSpecV1Alpha2,
           status,
         }),
-        printerColumns: [ADDRESSES_COLUMN, ...COUNT_COLUMNS, STRATEGY_COLUMN],
+        printerColumns: [
+          ADDRESSES_COLUMN,
+          ...COUNT_COLUMNS,
+          READY_COLUMN,
+          STRATEGY_COLUMN,
+          PRE_ALLOCATED_COLUMN,
+        ],
         statusSubresource: true,
       },
     ],

@@ -9,9 +9,11 @@ import { integer, type JSONSchemaProps, object, root, string, stringList } from 
 import type { CrdSource, PrinterColumn } from './crd.js';
 import {
   POOL_CRD_COMMON,
+  PRE_ALLOCATED_COLUMN,
   poolExtensionFields,
   poolScopeOf,
   poolStatusSchema,
+  READY_COLUMN,
   STRATEGY_COLUMN,
 } from './ippool.js';
 import type { PoolScope } from './pool-fields.js';
@@ -87,7 +89,13 @@ const PREFIX_POOL_COLUMNS: PrinterColumn[] = [
     jsonPath: '.status.ipAddresses.used',
     description: 'Count of allocated sub-prefixes in the pool',
   },
+  READY_COLUMN,
   { ...STRATEGY_COLUMN, description: 'How a free prefix is chosen (Lowest when empty)' },
+  {
+    ...PRE_ALLOCATED_COLUMN,
+    description:
+      'Number of prefixes kept for claims named in spec.preAllocations that have not taken them yet',
+  },
 ];
 
 function prefixPoolCrd(kind: string, scope: 'Namespaced' | 'Cluster', description: string[]): CrdSource {
