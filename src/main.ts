@@ -43,6 +43,7 @@ async function main(): Promise<number> {
     namespace: flags.namespace,
     watchFilter: flags.watchFilter,
     claimConcurrency: flags.claimConcurrency,
+    clusterEndpoints: flags.clusterEndpoints,
     cacheSyncTimeoutMs: cacheSyncTimeoutFromEnvironment(),
     onSynced: () => updateHeap(),
     // A large cache is known from the first pages of its list, before it fills the heap.

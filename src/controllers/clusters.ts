@@ -5,7 +5,7 @@
  */
 import type { Logger } from 'pino';
 import { CLUSTER_GROUP, KIND_CLUSTER } from '../api/constants.js';
-import { type Cache, Informer, type KubeClient, objectKey } from '../kube/index.js';
+import { type Cache, Informer, type KubeClient, objectKey, type ResourceDescriptor } from '../kube/index.js';
 import { clusterNameOf, isPaused } from './claim-rules.js';
 import type { LiveClaim, LiveCluster } from './context.js';
 import { CAPI_VERSIONS, KindWatch } from './discovery.js';
@@ -35,8 +35,10 @@ export interface ClusterCacheOptions {
   signal: AbortSignal;
   /** An informer made after the start: the manager stops it with the others and lists it again on leadership. */
   adopt(informer: Informer<LiveCluster>): void;
-  /** Its cache synced: from now on reconcilers read Clusters from it (ctx.clusters). */
-  onCached(cache: Cache<LiveCluster>): void;
+  /** Its cache synced: from now on reconcilers read Clusters from it (ctx.clusters, ctx.clusterResource). */
+  onCached(cache: Cache<LiveCluster>, resource: ResourceDescriptor): void;
+  /** Every Cluster added (old undefined), changed, or deleted (cluster undefined), once started. */
+  onChange?(old: LiveCluster | undefined, cluster: LiveCluster | undefined): void;
 }
 
 export class ClusterCache {
@@ -74,7 +76,7 @@ export class ClusterCache {
   }
 
   private newInformer(version: string): Informer<LiveCluster> {
-    const resource = {
+    const resource: ResourceDescriptor = {
       group: CLUSTER_GROUP,
       version,
       plural: 'clusters',
@@ -88,18 +90,33 @@ export class ClusterCache {
     });
   }
 
-  /** A Cluster added, unpaused or deleted: its claims may go on (or, being deleted, go). */
+  /**
+   * A Cluster added, unpaused or deleted: its claims may go on (or, being deleted, go). Every change
+   * is also passed on (onChange), for the Clusters' own control-plane endpoints.
+   */
   private follow(informer: Informer<LiveCluster>): void {
-    const { claims, enqueue, started } = this.opts;
+    const { claims, enqueue, started, onChange } = this.opts;
     const paused = (c: LiveCluster) => c.spec?.paused === true || isPaused(c);
     const enqueueClaims = (c: LiveCluster) => {
       if (!started()) return;
       for (const claim of claims.cache.byIndex(CLAIM_CLUSTER_INDEX, objectKey(c))) enqueue(objectKey(claim));
     };
+    const changed = (old: LiveCluster | undefined, c: LiveCluster | undefined) => {
+      if (started()) onChange?.(old, c);
+    };
     informer.addHandlers({
-      onAdd: enqueueClaims,
-      onUpdate: (old, c) => paused(old) && !paused(c) && enqueueClaims(c),
-      onDelete: enqueueClaims,
+      onAdd: (c) => {
+        enqueueClaims(c);
+        changed(undefined, c);
+      },
+      onUpdate: (old, c) => {
+        if (paused(old) && !paused(c)) enqueueClaims(c);
+        changed(old, c);
+      },
+      onDelete: (c) => {
+        enqueueClaims(c);
+        changed(c, undefined);
+      },
     });
   }
 
@@ -116,7 +133,7 @@ export class ClusterCache {
     informer.start();
     if (!(await informer.waitForSync(signal))) return;
     this.cached = true;
-    this.opts.onCached(informer.cache);
+    this.opts.onCached(informer.cache, informer.resource);
     // Handlers added after the list get every cached Cluster as an add, which enqueues its claims.
     this.follow(informer);
     log.info({ Clusters: informer.cache.size }, 'Clusters cached; claims naming them are reconciled again');

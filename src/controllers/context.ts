@@ -37,6 +37,8 @@ export interface ControllerContext {
    * manager fills it in once the kind appears and its cache synced, so read it on every reconcile.
    */
   clusters: Cache<LiveCluster> | undefined;
+  /** Cluster API's Cluster as served (v1beta2 or v1beta1); set together with `clusters`. */
+  clusterResource: ResourceDescriptor | undefined;
   /** Namespaces, for the namespaceSelector of global pools (only the one of --namespace, if set). */
   namespaces: Cache<Live<KubeObject>>;
   claimResource: ResourceDescriptor;

@@ -14,6 +14,7 @@ import {
 } from '../kube/index.js';
 import { cacheRecords } from './cache-records.js';
 import { handlesPoolRef, poolKeyOfRef } from './claim-rules.js';
+import { CLAIM_ENDPOINT_INDEX, claimEndpointIndex } from './cluster-endpoint-rules.js';
 import { CLAIM_CLUSTER_INDEX, claimClusterIndex } from './clusters.js';
 import type { Live, LiveAddress, LiveClaim } from './context.js';
 import type { ServedKinds } from './discovery.js';
@@ -73,6 +74,8 @@ export function newInformers(opts: {
       [CLAIM_POOL_INDEX]: (c) =>
         handlesPoolRef(c.spec?.poolRef) ? [poolKeyOfRef(c.spec.poolRef, c.metadata.namespace)] : [],
       [CLAIM_CLUSTER_INDEX]: claimClusterIndex,
+      // A Cluster's control-plane endpoint claim, found from the Cluster (cluster-endpoint.ts).
+      [CLAIM_ENDPOINT_INDEX]: claimEndpointIndex,
     },
   });
   const addresses = new Informer<LiveAddress>(client, addressResource, {

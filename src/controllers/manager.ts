@@ -1,8 +1,9 @@
 /**
  * Wires the provider: informers for claims, IPAddresses, the four pool kinds and Clusters; the pool
- * registry rebuilt from complete lists once they synced; the claim workers and the pool status
- * writer. Nothing is allocated before every cache has synced, and a leader whose caches cannot
- * sync within the deadline gives up rather than hold the lease doing nothing.
+ * registry rebuilt from complete lists once they synced; the claim workers, the pool status writer
+ * and the Clusters' control-plane endpoint workers. Nothing is allocated before every cache has
+ * synced, and a leader whose caches cannot sync within the deadline gives up rather than hold the
+ * lease doing nothing.
  */
 import type { Logger } from 'pino';
 import { IPAM_GROUP, isIPPoolKind, KIND_IP_ADDRESS_CLAIM } from '../api/constants.js';
@@ -13,18 +14,26 @@ import {
   type Informer,
   type KubeClient,
   type KubeObject,
-  runWorkers,
   type WorkerPool,
   WorkQueue,
 } from '../kube/index.js';
 import { type Metrics, queueMetrics } from '../observability/metrics.js';
 import { DEFAULT_CACHE_SYNC_TIMEOUT_MS, withinSyncDeadline } from './cache-sync.js';
-import { handlesPoolRef, isPaused, objectKey, poolKey, poolKeyOfPool, poolKeyOfRef } from './claim-rules.js';
+import { handlesPoolRef, objectKey, poolKey } from './claim-rules.js';
+import {
+  clusterEndpointReconciler,
+  ENDPOINT_CONTROLLER,
+  ENDPOINT_CONTROLLER_KEYS,
+  endpointKeysToReconcile,
+} from './cluster-endpoint.js';
+import { CLAIM_ENDPOINT_INDEX, endpointKeyOfClusterChange } from './cluster-endpoint-rules.js';
 import { ClusterCache } from './clusters.js';
-import type { ControllerContext, Live, LiveClaim } from './context.js';
+import type { ControllerContext, LiveClaim } from './context.js';
+import { runController } from './controller-workers.js';
 import { discoverServedKinds } from './discovery.js';
 import { PoolStatusWriter } from './inclusterippool.js';
-import { CLAIM_POOL_INDEX, newInformers } from './informers.js';
+import { addInformerHandlers } from './informer-handlers.js';
+import { newInformers } from './informers.js';
 import { claimReconciler } from './ipaddressclaim.js';
 import { isOrphanCandidate } from './orphans.js';
 import { bitmapAllocator, PoolRegistry } from './pool-registry.js';
@@ -37,6 +46,11 @@ export interface ManagerOptions {
   namespace?: string;
   watchFilter?: string;
   claimConcurrency: number;
+  /**
+   * Clusters' control-plane endpoints from pools (--cluster-endpoints, default true). Off, no
+   * endpoint claim is made and no Cluster is ever written.
+   */
+  clusterEndpoints?: boolean;
   statusWindowMs?: number;
   /**
    * How long the caches may take to sync — at the start, and when listed again on taking the lease
@@ -76,6 +90,9 @@ const CONTROLLER_KEYS = {
 
 export class Manager {
   readonly queue: WorkQueue<string>;
+  /** Clusters (namespace/name) whose control-plane endpoint to reconcile; none when switched off. */
+  readonly endpointQueue: WorkQueue<string> | undefined;
+  private endpointWorkers: WorkerPool | undefined;
   /** Every informer started, also a Cluster informer made after the start. */
   private readonly informers: AnyInformer[] = [];
   private workers: WorkerPool | undefined;
@@ -94,6 +111,10 @@ export class Manager {
 
   constructor(private readonly opts: ManagerOptions) {
     this.queue = new WorkQueue<string>({ metrics: queueMetrics(opts.metrics, CLAIM_CONTROLLER) });
+    if (opts.clusterEndpoints !== false)
+      this.endpointQueue = new WorkQueue<string>({
+        metrics: queueMetrics(opts.metrics, ENDPOINT_CONTROLLER),
+      });
     this.recorder = new EventRecorder({
       client: opts.client,
       component: 'capi-ipam-in-cluster-controller',
@@ -230,6 +251,9 @@ export class Manager {
     const enqueue = (key: string) => {
       if (this.leading) this.queue.add(key);
     };
+    const enqueueEndpoint = (key: string | undefined) => {
+      if (key !== undefined && this.leading) this.endpointQueue?.add(key);
+    };
     const clusters = new ClusterCache({
       client,
       log,
@@ -242,13 +266,19 @@ export class Manager {
       discoveryIntervalMs: this.opts.clusterDiscoveryIntervalMs ?? DEFAULT_CLUSTER_DISCOVERY_INTERVAL_MS,
       signal,
       adopt: (informer) => this.informers.push(informer),
-      onCached: (cache) => {
+      onCached: (cache, resource) => {
         ctx.clusters = cache;
+        ctx.clusterResource = resource;
       },
+      onChange: (old, c) =>
+        enqueueEndpoint(
+          endpointKeyOfClusterChange(
+            old,
+            c,
+            (key) => claims.cache.byIndex(CLAIM_ENDPOINT_INDEX, key).length > 0,
+          ),
+        ),
     });
-    const enqueuePool = (poolKey: string) => {
-      for (const c of claims.cache.byIndex(CLAIM_POOL_INDEX, poolKey)) enqueue(objectKey(c));
-    };
     const registry = new PoolRegistry(bitmapAllocator, {
       onChanged: (p) => this.statusWriter?.mark(p),
       onReleased: (p) => {
@@ -280,6 +310,7 @@ export class Manager {
       claims: claims.cache,
       addresses: addresses.cache,
       clusters: clusters.informer?.cache,
+      clusterResource: clusters.informer?.resource,
       namespaces: namespaces.cache,
       claimResource: informers.claimResource,
       addressResource: informers.addressResource,
@@ -290,77 +321,16 @@ export class Manager {
     };
 
     // Handlers act only once the registry was rebuilt from the synced caches (this.started).
-    const claimChanged = (c: LiveClaim) => {
-      if (!this.started || !handlesPoolRef(c.spec?.poolRef)) return;
-      clusters.claimSeen(c);
-      enqueue(objectKey(c));
-    };
-    claims.addHandlers({
-      onAdd: claimChanged,
-      onUpdate: (_o, c) => claimChanged(c),
-      // Not released here: a create for this claim may be in flight (the queue runs one reconcile
-      // per key at a time), and its address freed under it would be handed out twice. The
-      // reconciler, once the claim is gone, frees the reservation or releases what was created.
-      onDelete: (c) => this.started && handlesPoolRef(c.spec?.poolRef) && enqueue(objectKey(c)),
-    });
-    addresses.addHandlers({
-      onAdd: (a) => {
-        if (!this.started) return;
-        registry.observeAddress(a);
-        enqueue(objectKey(a));
+    addInformerHandlers(
+      { claims, addresses, pools, namespaces },
+      {
+        registry,
+        started: () => this.started,
+        enqueue,
+        enqueueEndpoint,
+        claimSeen: (c) => clusters.claimSeen(c),
       },
-      onUpdate: (_o, a) => {
-        if (!this.started) return;
-        registry.observeAddress(a);
-        if (claims.cache.get(objectKey(a)) || isOrphanCandidate(a)) enqueue(objectKey(a));
-      },
-      onDelete: (a) => {
-        if (!this.started) return;
-        registry.observeDeleted(a);
-        if (claims.cache.get(objectKey(a))) enqueue(objectKey(a));
-      },
-      onListed: (rv) => {
-        if (this.started) registry.forgetUnlisted((key) => addresses.cache.get(key) !== undefined, rv);
-      },
-    });
-    for (const { kind, informer } of pools) {
-      informer.addHandlers({
-        onAdd: (p) => {
-          if (!this.started) return;
-          registry.upsertPool(kind, p);
-          enqueuePool(poolKeyOfPool(p, kind));
-        },
-        onUpdate: (old, p) => {
-          if (!this.started) return;
-          registry.upsertPool(kind, p);
-          const unpaused = isPaused(old) && !isPaused(p);
-          if (unpaused || JSON.stringify(old.spec) !== JSON.stringify(p.spec))
-            enqueuePool(poolKeyOfPool(p, kind));
-        },
-        onDelete: (p) => {
-          if (!this.started) return;
-          registry.removePool(kind, p);
-          enqueuePool(poolKeyOfPool(p, kind));
-        },
-      });
-    }
-    // A namespace whose labels change may now be selected (or not) by a pool its claims wait on.
-    const namespaceChanged = (n: Live<KubeObject>) => {
-      if (!this.started) return;
-      const name = n.metadata.name;
-      for (const c of claims.cache.list())
-        if (c.metadata.namespace === name && handlesPoolRef(c.spec?.poolRef)) {
-          const pool = registry.get(poolKeyOfRef(c.spec.poolRef, name));
-          if (pool?.namespaceSelector !== undefined) enqueue(objectKey(c));
-        }
-    };
-    namespaces.addHandlers({
-      onAdd: namespaceChanged,
-      onUpdate: (o, n) => {
-        if (JSON.stringify(o.metadata.labels ?? {}) !== JSON.stringify(n.metadata.labels ?? {}))
-          namespaceChanged(n);
-      },
-    });
+    );
     const all = [
       claims,
       addresses,
@@ -396,20 +366,20 @@ export class Manager {
     for (const a of ctx.addresses.list())
       if (isOrphanCandidate(a) && !claims.cache.get(objectKey(a))) this.queue.add(objectKey(a));
     for (const p of registry.all()) this.statusWriter.mark(p);
-    const controller = { controller: CLAIM_CONTROLLER };
-    metrics.maxConcurrentReconciles.set(controller, this.opts.claimConcurrency);
-    this.workers = runWorkers(this.queue, claimReconciler(ctx), {
-      workers: this.opts.claimConcurrency,
-      logger: log,
+    this.workers = runController(this.queue, claimReconciler(ctx), {
       name: CLAIM_CONTROLLER,
-      onStarted: () => metrics.activeWorkers.inc(controller),
-      onReconciled: (result, ms) => {
-        metrics.activeWorkers.dec(controller);
-        metrics.reconciles.inc({ ...controller, result });
-        if (result === 'error') metrics.reconcileErrors.inc(controller);
-        metrics.reconcileSeconds.observe(controller, ms / 1000);
-      },
+      workers: this.opts.claimConcurrency,
+      metrics,
+      log,
     });
+    if (!this.endpointQueue) return;
+    // Clusters asking for an endpoint, and those whose claim outlived them while no leader ran.
+    for (const key of endpointKeysToReconcile(ctx)) this.endpointQueue.add(key);
+    this.endpointWorkers = runController(
+      this.endpointQueue,
+      clusterEndpointReconciler(ctx, log.child(ENDPOINT_CONTROLLER_KEYS)),
+      { name: ENDPOINT_CONTROLLER, workers: 2, metrics, log },
+    );
   }
 
   /** Resolves once every Event recorded so far has been written (or has failed). */
@@ -420,8 +390,12 @@ export class Manager {
   /** drain: finish queued work and pending status writes (clean stop); else stop at once (lost lease). */
   async stop({ drain }: { drain: boolean }): Promise<void> {
     this.stopping.abort();
-    if (this.workers) await this.workers.stop({ drain });
-    else this.queue.shutDown();
+    const stopWorkers = (w: WorkerPool | undefined, q: WorkQueue<string> | undefined) =>
+      w ? w.stop({ drain }) : q?.shutDown();
+    await Promise.all([
+      stopWorkers(this.workers, this.queue),
+      stopWorkers(this.endpointWorkers, this.endpointQueue),
+    ]);
     if (drain) await this.statusWriter?.stop();
     await Promise.all(this.informers.map((i) => i.stop()));
     if (drain) await this.recorder.flush();

@@ -1,6 +1,7 @@
 /**
  * What the controllers may do, as Kubernetes RBAC: the Go provider's ClusterRole (its kubebuilder
- * markers) plus events, which we write and it does not. A test runs the controller as a user bound
+ * markers) plus events, which we write and it does not, and what Clusters' control-plane endpoints
+ * need (cluster-endpoint.ts): patch on clusters, create and delete on claims. A test runs the controller as a user bound
  * to exactly these rules, so a request they do not allow fails a test instead of a cluster.
  */
 import { CLUSTER_GROUP, IP_POOL_KINDS, IPAM_GROUP, PREFIX_POOL_KINDS } from '../api/constants.js';
@@ -20,7 +21,8 @@ export const MANAGER_RULES: readonly PolicyRule[] = [
   { apiGroups: [''], resources: ['events'], verbs: ['create', 'patch'] },
   // Global pools' spec.namespaceSelector reads the claim's Namespace labels.
   { apiGroups: [''], resources: ['namespaces'], verbs: ['get', 'list', 'watch'] },
-  { apiGroups: [CLUSTER_GROUP], resources: ['clusters'], verbs: ['get', 'list', 'watch'] },
+  // patch: a Cluster's spec.controlPlaneEndpoint, its topology variable and spec.paused.
+  { apiGroups: [CLUSTER_GROUP], resources: ['clusters'], verbs: ['get', 'list', 'patch', 'watch'] },
   { apiGroups: [IPAM_GROUP], resources: [...POOLS, 'ipaddresses'], verbs: ALL },
   {
     apiGroups: [IPAM_GROUP],
@@ -36,10 +38,11 @@ export const MANAGER_RULES: readonly PolicyRule[] = [
     resources: [...POOLS.map((p) => `${p}/status`), 'ipaddressclaims/status', 'ipaddresses/status'],
     verbs: ['get', 'patch', 'update'],
   },
+  // create and delete: a Cluster's endpoint claim, made for it and deleted once it is gone.
   {
     apiGroups: [IPAM_GROUP],
     resources: ['ipaddressclaims'],
-    verbs: ['get', 'list', 'patch', 'update', 'watch'],
+    verbs: ['create', 'delete', 'get', 'list', 'patch', 'update', 'watch'],
   },
 ];
 

@@ -32,6 +32,12 @@ describe('parseFlags', () => {
       expect(parseFlags(['--leader-elect=false', `--leader-elect=${on}`]).leaderElect).toBe(true);
   });
 
+  it('gives Clusters their control-plane endpoints unless --cluster-endpoints=false', () => {
+    expect(parseFlags([]).clusterEndpoints).toBe(true);
+    expect(parseFlags(['--cluster-endpoints']).clusterEndpoints).toBe(true);
+    expect(parseFlags(['--cluster-endpoints=false']).clusterEndpoints).toBe(false);
+  });
+
   it('does not take a boolean’s value from the next argument, as pflag does not', () => {
     expect(() => parseFlags(['--leader-elect', 'false'])).toThrow('unexpected argument "false"');
   });
@@ -73,7 +79,7 @@ describe('usage', () => {
   it('lists every flag the parser takes, with its type and default', () => {
     const text = usage();
     const names = [...text.matchAll(/^ {6}--([a-z-]+)/gm)].map((m) => m[1] as string);
-    expect(names).toHaveLength(19);
+    expect(names).toHaveLength(20);
     // Each listed flag is one the parser knows (a value of the right type is accepted).
     for (const line of text.split('\n').slice(1, -1)) {
       const m = /^ {6}--([a-z-]+)(?: (string|int))?/.exec(line);
@@ -84,6 +90,7 @@ describe('usage', () => {
       expect(() => parseFlags([`--${name}=${value}`]), name).not.toThrow(FlagError);
     }
     expect(text).toMatch(/--leader-elect {2,}.*\(default true\)/);
+    expect(text).toMatch(/--cluster-endpoints {2,}.*\(default true\)/);
     expect(text).toMatch(/--webhook-port int {2,}.*\(default 9443\)/);
     expect(text).toMatch(/--health-probe-bind-address string {2,}.*\(default ":8081"\)/);
     expect(text).not.toMatch(/^ {6}--insecure-diagnostics .*\(default/m);

@@ -33,6 +33,12 @@ export class Metrics {
     labelNames: ['pool'] as const,
     registers: [this.registry],
   });
+  readonly clusterEndpoints = new Counter({
+    name: 'ipam_cluster_endpoint_actions_total',
+    help: "What the control-plane endpoint controller did for Clusters: claimed (made a Cluster's IPAddressClaim), written (its spec.controlPlaneEndpoint and topology variable), unpaused, refused (left the Cluster alone, with a warning Event), released (deleted the claim of a Cluster that is gone).",
+    labelNames: ['action'] as const,
+    registers: [this.registry],
+  });
   readonly poolAddresses = new Gauge({
     name: 'ipam_pool_addresses',
     help: 'Addresses of a pool by state (total, used, free, outOfRange); capped at int64 like the status.',
