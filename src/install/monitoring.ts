@@ -693,7 +693,7 @@ export function renderMonitoringFiles(): RenderedFile[] {
         .join(''),
     },
     { path: 'manifests/monitoring/prometheusrule.yaml', content: toYaml(prometheusRule(), HEADER) },
-    { path: 'manifests/monitoring/grafana-dashboard.json', content: json },
+    { path: 'manifests/monitoring/grafana/capi-ipam-in-cluster.json', content: json },
     {
       path: 'manifests/monitoring/grafana-dashboard-configmap.yaml',
       content: toYaml(dashboardConfigMap(json), HEADER),
