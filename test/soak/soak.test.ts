@@ -95,8 +95,9 @@ describe('the soak checks', () => {
   });
 });
 
-// Its own control plane and two controller processes, for two minutes of churn and faults: on 2
-// cores ~2.5 min when it passes, at most ~4 min when it does not settle (90 s more).
+// Its own control plane (not the run's shared one) and two controller processes, for two minutes of
+// churn and faults. On 2 cores ~2.3 min when it passes, ~3 min when a leak stays, at most ~3.7 min
+// when claims do not settle within the 90 s the soak gives them.
 describe('the controller under two minutes of churn, leader kills and API-server kills', () => {
   it('leaves every claim bound, no address leaked or held twice, and exact pool status', async () => {
     const report = await runSoak({
