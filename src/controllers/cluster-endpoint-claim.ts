@@ -74,7 +74,7 @@ export async function ensureClaim(run: EndpointRun, request: EndpointRequest): P
   if (owned !== true) return owned;
   const ref = claim.spec.poolRef;
   if (ref.kind !== request.pool.kind || ref.name !== request.pool.name) {
-    const message = `IPAddressClaim ${objectKey(claim)} was made from ${ref.kind} ${ref.name}, and a claim's pool never changes: delete the claim to claim from ${request.pool.kind} ${request.pool.name}`;
+    const message = `IPAddressClaim ${objectKey(claim)} was made from ${ref.kind} ${ref.name}, and a claim's pool never changes: ${request.pool.kind} ${request.pool.name} is not used. Deleting the claim releases its address and makes a new claim from ${request.pool.kind} ${request.pool.name}`;
     return { refused: { reason: EndpointReasons.PoolChanged, message }, claim };
   }
   // The Cluster's requested address pins the claim's; the claim flow decides what it means for a
