@@ -254,17 +254,17 @@ export class Informer<T extends KubeObject> {
     this.counters.lists++;
     if (this.synced) this.counters.relists++;
     const initial = !this.synced;
-    const listed = new Set<string>();
-    for (const obj of items) {
-      listed.add(objectKey(obj));
-      this.upsert(obj, initial);
-    }
-    // Whatever the cache holds that the list lacks was deleted while we were not watching.
+    const listed = new Set(items.map(objectKey));
+    // Whatever the cache holds that the list lacks was deleted while we were not watching. Those
+    // deletions are told first: an address freed while we were away and handed out again since
+    // must not look, for a moment, held by both the old object and the new one (a false
+    // duplicate alarm).
     for (const key of this.cache.keys()) {
       if (listed.has(key)) continue;
       const gone = this.cache.remove(key);
       if (gone) this.emit('onDelete', gone);
     }
+    for (const obj of items) this.upsert(obj, initial);
     this.advance(resourceVersion);
     this.backoff.reset();
     for (const h of this.handlers) {
