@@ -32,7 +32,10 @@ import type { ControllerContext, LiveAddress, LiveClaim, LiveCluster } from './c
 export interface EndpointState {
   /** Cluster key + Event type → the last Event recorded, so a wake-up that changes nothing records nothing. */
   said: Map<string, string>;
-  /** Claim uid → uid of the Cluster that owns it, once seen: cached claims keep no owner references. */
+  /**
+   * Cluster key → `<Cluster uid>/<claim uid>` of the claim seen owned by it: cached claims keep no
+   * owner references, so ownership is read from the API once per claim and Cluster.
+   */
   owners: Map<string, string>;
   /** Cluster key → resourceVersion our last write returned, until the cache has it. */
   written: Map<string, string>;
@@ -114,7 +117,7 @@ async function createClaim(run: EndpointRun, request: EndpointRequest): Promise<
       ctx.client.get<LiveClaim>(ctx.claimResource, name, cluster.metadata.namespace, run.signal),
     );
   }
-  run.state.owners.set(created.metadata.uid ?? '', cluster.metadata.uid ?? '');
+  run.state.owners.set(run.key, ownership(cluster, created));
   const pool = `${request.pool.kind} ${request.pool.name}`;
   const claimKey = objectKey(created);
   ctx.metrics.clusterEndpoints.inc({ action: 'claimed' });
@@ -137,7 +140,7 @@ async function createClaim(run: EndpointRun, request: EndpointRequest): Promise<
  */
 async function ownedByCluster(run: EndpointRun, claim: LiveClaim): Promise<true | ClaimOutcome> {
   const { ctx, cluster, state } = run;
-  if (state.owners.get(claim.metadata.uid ?? '') === cluster.metadata.uid) return true;
+  if (state.owners.get(run.key) === ownership(cluster, claim)) return true;
   const { name = '', namespace } = claim.metadata;
   const full =
     claim.metadata.ownerReferences !== undefined
@@ -146,7 +149,7 @@ async function ownedByCluster(run: EndpointRun, claim: LiveClaim): Promise<true 
   if (!full) return { waiting: true };
   const owner = claimOwnership(full, cluster);
   if (owner === 'this') {
-    state.owners.set(full.metadata.uid ?? '', cluster.metadata.uid ?? '');
+    state.owners.set(run.key, ownership(cluster, full));
     return true;
   }
   if (owner === 'earlier') {
@@ -161,6 +164,10 @@ async function ownedByCluster(run: EndpointRun, claim: LiveClaim): Promise<true 
   }
   const message = `IPAddressClaim ${objectKey(full)} exists and is not this Cluster's (it has no owner reference to it): it is left alone, and the control-plane endpoint waits until that claim is renamed or deleted`;
   return { refused: { reason: EndpointReasons.ClaimNameTaken, message } };
+}
+
+function ownership(cluster: LiveCluster, claim: LiveClaim): string {
+  return `${cluster.metadata.uid ?? ''}/${claim.metadata.uid ?? ''}`;
 }
 
 /**

@@ -219,6 +219,7 @@ function forget(state: EndpointState, key: string): void {
   state.said.delete(`${key}\0Warning`);
   state.said.delete(`${key}\0Normal`);
   state.written.delete(key);
+  state.owners.delete(key);
 }
 
 /** A Cluster our own write made newer than the cache: its update is on its way, and brings us back. */
