@@ -19,7 +19,7 @@ import {
 } from '../kube/index.js';
 import { type Metrics, queueMetrics } from '../observability/metrics.js';
 import { DEFAULT_CACHE_SYNC_TIMEOUT_MS, withinSyncDeadline } from './cache-sync.js';
-import { handlesPoolRef, objectKey, poolKey } from './claim-rules.js';
+import { handlesPoolRef, heldInOurPool, objectKey, poolKey } from './claim-rules.js';
 import {
   clusterEndpointReconciler,
   ENDPOINT_CONTROLLER,
@@ -35,7 +35,6 @@ import { PoolStatusWriter } from './inclusterippool.js';
 import { addInformerHandlers } from './informer-handlers.js';
 import { newInformers } from './informers.js';
 import { claimReconciler } from './ipaddressclaim.js';
-import { isOrphanCandidate } from './orphans.js';
 import { bitmapAllocator, PoolRegistry } from './pool-registry.js';
 
 export interface ManagerOptions {
@@ -362,9 +361,12 @@ export class Manager {
     const { log, metrics } = this.opts;
     this.statusWriter = new PoolStatusWriter(ctx, this.opts.statusWindowMs);
     for (const c of claims.cache.list()) if (handlesPoolRef(c.spec?.poolRef)) this.queue.add(objectKey(c));
-    // IPAddresses whose claims went while no leader ran, or went as their address was made (see orphans.ts).
+    // IPAddresses of our pools without a claim: their claims went while no leader ran, or went as
+    // their address was made just before the last leader died (see orphans.ts). The cache cannot
+    // tell which of them we wrote — the garbage collector strips a gone claim's owner reference,
+    // and the cache drops managedFields — so each is judged from the API, once per leadership.
     for (const a of ctx.addresses.list())
-      if (isOrphanCandidate(a) && !claims.cache.get(objectKey(a))) this.queue.add(objectKey(a));
+      if (heldInOurPool(a.spec?.poolRef) && !claims.cache.get(objectKey(a))) this.queue.add(objectKey(a));
     for (const p of registry.all()) this.statusWriter.mark(p);
     this.workers = runController(this.queue, claimReconciler(ctx), {
       name: CLAIM_CONTROLLER,

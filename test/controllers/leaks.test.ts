@@ -119,6 +119,30 @@ describe('never leak, never wedge', () => {
     expect(await waitForAddress(cp.access, ns, 'after')).toBe('10.81.0.1');
   });
 
+  it('releases, when it takes over, an IPAddress a dead leader made for a claim that went', async () => {
+    // The leader created it and died before the claim's DELETE reached it; the garbage collector
+    // then stripped the claim's owner reference. Nothing left on the object says a claim owned it:
+    // only its field manager says we wrote it.
+    await ctl?.stop();
+    ctl = undefined;
+    const created = await cp.access.request('POST', `${addressPath(ns)}?fieldManager=capi-ipam-in-cluster`, {
+      apiVersion: 'ipam.cluster.x-k8s.io/v1beta2',
+      kind: 'IPAddress',
+      metadata: { name: 'left-by-the-dead', finalizers: [PROTECT_ADDRESS] },
+      spec: {
+        address: '10.81.0.3',
+        prefix: 24,
+        claimRef: { name: 'left-by-the-dead' },
+        poolRef: { apiGroup: 'ipam.cluster.x-k8s.io', kind: 'InClusterIPPool', name: 'vanish' },
+      },
+    });
+    expect(created.status, created.text).toBe(201);
+    await restart();
+    await waitFor('the dead leader’s IPAddress to be released', async () => {
+      return !(await get(cp.access, addressPath(ns, 'left-by-the-dead')));
+    });
+  });
+
   it('makes no IPAddress for a claim that is already being deleted', async () => {
     const c = ctl ?? (await restart());
     // Another finalizer keeps the claim Terminating; the pause keeps us off it until it is.
