@@ -23,7 +23,11 @@ export interface RunningEndpoints {
 
 export async function startEndpoints(
   cp: ControlPlane,
-  opts: { clusterEndpoints?: boolean; prepareClient?: (client: KubeClient) => void } = {},
+  opts: {
+    clusterEndpoints?: boolean;
+    clusterDiscoveryIntervalMs?: number;
+    prepareClient?: (client: KubeClient) => void;
+  } = {},
 ): Promise<RunningEndpoints> {
   const client = KubeClient.fromFile(cp.kubeconfigPath);
   opts.prepareClient?.(client);
@@ -35,6 +39,9 @@ export async function startEndpoints(
     claimConcurrency: 4,
     statusWindowMs: STATUS_WINDOW_MS,
     ...(opts.clusterEndpoints === undefined ? {} : { clusterEndpoints: opts.clusterEndpoints }),
+    ...(opts.clusterDiscoveryIntervalMs === undefined
+      ? {}
+      : { clusterDiscoveryIntervalMs: opts.clusterDiscoveryIntervalMs }),
   });
   const abort = new AbortController();
   await manager.start(abort.signal);

@@ -1,7 +1,8 @@
 /**
  * Control-plane endpoints on Cluster API before 1.11, where Cluster is served (and stored) as
- * v1beta1 only; and the controller's own release of a gone Cluster's claim, on a control plane
- * without kube-controller-manager: no garbage collector is there to do it instead.
+ * v1beta1 only — installed after the controller started, as Cluster API may be — and the
+ * controller's own release of a gone Cluster's claim, on a control plane without
+ * kube-controller-manager: no garbage collector is there to do it instead.
  */
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -49,10 +50,8 @@ describe('control-plane endpoints with Cluster v1beta1, and no garbage collector
         join(root, 'crds'),
         join(CAPI, 'ipam.cluster.x-k8s.io_ipaddressclaims.yaml'),
         join(CAPI, 'ipam.cluster.x-k8s.io_ipaddresses.yaml'),
-        clusterCrdV1beta1Only(),
       ],
     });
-    expect((await cp.access.request('GET', '/apis/cluster.x-k8s.io/v1beta2')).status).toBe(404);
     await createNamespace(cp.access, ns);
     await createPool(cp.access, 'InClusterIPPool', ns, 'vips', {
       addresses: ['10.82.0.1-10.82.0.2'],
@@ -67,8 +66,10 @@ describe('control-plane endpoints with Cluster v1beta1, and no garbage collector
     await cp?.stop();
   });
 
-  it('writes endpoint, variable and spec.paused of a v1beta1 Cluster, owned through v1beta1', async () => {
-    ctl = await startEndpoints(cp);
+  it('writes endpoint, variable and spec.paused of a v1beta1 Cluster, its kind installed after the start', async () => {
+    ctl = await startEndpoints(cp, { clusterDiscoveryIntervalMs: 300 });
+    await cp.installCRDs([clusterCrdV1beta1Only()]);
+    expect((await cp.access.request('GET', '/apis/cluster.x-k8s.io/v1beta2')).status).toBe(404);
     await createCluster(
       cp.access,
       ns,
