@@ -44,6 +44,7 @@ async function main(): Promise<number> {
     watchFilter: flags.watchFilter,
     claimConcurrency: flags.claimConcurrency,
     clusterEndpoints: flags.clusterEndpoints,
+    serviceLoadBalancers: { className: flags.serviceLbClass, serveDefault: flags.serviceLbDefault },
     cacheSyncTimeoutMs: cacheSyncTimeoutFromEnvironment(),
     onSynced: () => updateHeap(),
     // A large cache is known from the first pages of its list, before it fills the heap.

@@ -4,13 +4,17 @@
  * for the control-plane endpoint controller — only once the registry was rebuilt from the synced
  * caches (`started`), so that no event slips in between.
  */
-import type { Informer, KubeObject } from '../kube/index.js';
+import type { Logger } from 'pino';
+import type { EventRecorder, Informer, KubeObject } from '../kube/index.js';
+import type { Metrics } from '../observability/metrics.js';
 import { handlesPoolRef, isPaused, objectKey, poolKeyOfPool, poolKeyOfRef } from './claim-rules.js';
 import { claimEndpointIndex } from './cluster-endpoint-rules.js';
 import type { Live, LiveAddress, LiveClaim } from './context.js';
 import { CLAIM_POOL_INDEX, type ProviderInformers } from './informers.js';
 import { isOrphanCandidate } from './orphans.js';
-import type { PoolRegistry } from './pool-registry.js';
+import { bitmapAllocator, PoolRegistry } from './pool-registry.js';
+import type { PoolState } from './pool-state.js';
+import { claimServiceIndex } from './service-lb-rules.js';
 
 export interface HandlerDeps {
   registry: PoolRegistry;
@@ -19,6 +23,8 @@ export interface HandlerDeps {
   enqueue(key: string): void;
   /** Queues a Cluster key for the control-plane endpoint controller (undefined: nothing). */
   enqueueEndpoint(clusterKey: string | undefined): void;
+  /** Queues a Service key for the load-balancer controller (undefined: nothing). */
+  enqueueService(serviceKey: string | undefined): void;
   /** A claim of ours changed: one naming a Cluster may mean Cluster API just arrived. */
   claimSeen(claim: LiveClaim): void;
 }
@@ -33,14 +39,15 @@ export function addInformerHandlers(
   deps: HandlerDeps,
 ): void {
   const { claims, addresses, pools, namespaces } = informers;
-  const { registry, started, enqueue, enqueueEndpoint } = deps;
+  const { registry, started, enqueue, enqueueEndpoint, enqueueService } = deps;
   const enqueuePool = (poolKey: string) => {
     for (const c of claims.cache.byIndex(CLAIM_POOL_INDEX, poolKey)) enqueue(objectKey(c));
   };
-  // A Cluster's endpoint claim that changes (bound, say) brings its Cluster back too.
+  // A Cluster's endpoint claim or a Service's claim that changes (bound, say) brings it back too.
   const claimChanged = (c: LiveClaim) => {
     if (!started()) return;
     enqueueEndpoint(claimEndpointIndex(c)[0]);
+    enqueueService(claimServiceIndex(c)[0]);
     if (!handlesPoolRef(c.spec?.poolRef)) return;
     deps.claimSeen(c);
     enqueue(objectKey(c));
@@ -54,6 +61,7 @@ export function addInformerHandlers(
     onDelete: (c) => {
       if (!started()) return;
       enqueueEndpoint(claimEndpointIndex(c)[0]);
+      enqueueService(claimServiceIndex(c)[0]);
       if (handlesPoolRef(c.spec?.poolRef)) enqueue(objectKey(c));
     },
   });
@@ -113,6 +121,42 @@ export function addInformerHandlers(
     onUpdate: (o, n) => {
       if (JSON.stringify(o.metadata.labels ?? {}) !== JSON.stringify(n.metadata.labels ?? {}))
         namespaceChanged(n);
+    },
+  });
+}
+
+/**
+ * The pool registry with its hooks: a changed pool is marked for the status writer, a released
+ * address wakes the claims waiting on its pool, and a duplicate is counted, logged and — by the
+ * leader — reported on the pool.
+ */
+export function newPoolRegistry(deps: {
+  metrics: Metrics;
+  log: Logger;
+  enqueue(key: string): void;
+  mark(pool: PoolState): void;
+  recorder: EventRecorder;
+  leading(): boolean;
+}): PoolRegistry {
+  const { metrics, log, enqueue } = deps;
+  return new PoolRegistry(bitmapAllocator, {
+    onChanged: (p) => deps.mark(p),
+    onReleased: (p) => {
+      for (const key of p.waiting) enqueue(key);
+      p.waiting.clear();
+    },
+    onDuplicate: (p, address, holders) => {
+      metrics.duplicates.inc({ pool: p.key });
+      log.error(
+        { pool: p.key, address, IPAddresses: holders },
+        'two IPAddresses hold the same address of one pool',
+      );
+      if (deps.leading())
+        deps.recorder.warning(
+          p.pool as never,
+          'DuplicateAddress',
+          `Address ${address} is held by several IPAddresses: ${holders.join(', ')}`,
+        );
     },
   });
 }

@@ -20,6 +20,7 @@ import type { Live, LiveAddress, LiveClaim } from './context.js';
 import type { ServedKinds } from './discovery.js';
 import { poolResource } from './inclusterippool.js';
 import type { PoolObject } from './pool-state.js';
+import { CLAIM_SERVICE_INDEX, claimServiceIndex } from './service-lb-rules.js';
 
 /** The claims' index by the pool they name. */
 export const CLAIM_POOL_INDEX = 'poolKey';
@@ -76,6 +77,8 @@ export function newInformers(opts: {
       [CLAIM_CLUSTER_INDEX]: claimClusterIndex,
       // A Cluster's control-plane endpoint claim, found from the Cluster (cluster-endpoint.ts).
       [CLAIM_ENDPOINT_INDEX]: claimEndpointIndex,
+      // A Service's load-balancer claim, found from the Service (service-lb.ts).
+      [CLAIM_SERVICE_INDEX]: claimServiceIndex,
     },
   });
   const addresses = new Informer<LiveAddress>(client, addressResource, {

@@ -32,10 +32,12 @@ import type { ControllerContext, LiveClaim } from './context.js';
 import { runController } from './controller-workers.js';
 import { discoverServedKinds } from './discovery.js';
 import { PoolStatusWriter } from './inclusterippool.js';
-import { addInformerHandlers } from './informer-handlers.js';
+import { addInformerHandlers, newPoolRegistry } from './informer-handlers.js';
 import { newInformers } from './informers.js';
 import { claimReconciler } from './ipaddressclaim.js';
-import { bitmapAllocator, PoolRegistry } from './pool-registry.js';
+import type { PoolRegistry } from './pool-registry.js';
+import type { ServiceLbOptions } from './service-lb-rules.js';
+import { ServiceLoadBalancers } from './service-lb-wiring.js';
 
 export interface ManagerOptions {
   client: KubeClient;
@@ -50,6 +52,8 @@ export interface ManagerOptions {
    * endpoint claim is made and no Cluster is ever written.
    */
   clusterEndpoints?: boolean;
+  /** Services' load-balancer addresses (--service-lb-class, --service-lb-default); off: no Service watch. */
+  serviceLoadBalancers?: ServiceLbOptions;
   statusWindowMs?: number;
   /**
    * How long the caches may take to sync — at the start, and when listed again on taking the lease
@@ -92,6 +96,8 @@ export class Manager {
   /** Clusters (namespace/name) whose control-plane endpoint to reconcile; none when switched off. */
   readonly endpointQueue: WorkQueue<string> | undefined;
   private endpointWorkers: WorkerPool | undefined;
+  /** Services' load-balancer addresses; undefined without the flags. */
+  readonly serviceLoadBalancers: ServiceLoadBalancers | undefined;
   /** Every informer started, also a Cluster informer made after the start. */
   private readonly informers: AnyInformer[] = [];
   private workers: WorkerPool | undefined;
@@ -114,6 +120,7 @@ export class Manager {
       this.endpointQueue = new WorkQueue<string>({
         metrics: queueMetrics(opts.metrics, ENDPOINT_CONTROLLER),
       });
+    this.serviceLoadBalancers = ServiceLoadBalancers.from(opts.serviceLoadBalancers, opts.metrics);
     this.recorder = new EventRecorder({
       client: opts.client,
       component: 'capi-ipam-in-cluster-controller',
@@ -253,6 +260,10 @@ export class Manager {
     const enqueueEndpoint = (key: string | undefined) => {
       if (key !== undefined && this.leading) this.endpointQueue?.add(key);
     };
+    const services = this.serviceLoadBalancers?.watch({
+      ...{ client, log, namespace: ns, transform: informers.slim, claims: claims.cache },
+      leading: () => this.leading,
+    });
     const clusters = new ClusterCache({
       client,
       log,
@@ -278,25 +289,13 @@ export class Manager {
           ),
         ),
     });
-    const registry = new PoolRegistry(bitmapAllocator, {
-      onChanged: (p) => this.statusWriter?.mark(p),
-      onReleased: (p) => {
-        for (const key of p.waiting) enqueue(key);
-        p.waiting.clear();
-      },
-      onDuplicate: (p, address, holders) => {
-        metrics.duplicates.inc({ pool: p.key });
-        log.error(
-          { pool: p.key, address, IPAddresses: holders },
-          'two IPAddresses hold the same address of one pool',
-        );
-        if (this.leading)
-          this.recorder.warning(
-            p.pool as never,
-            'DuplicateAddress',
-            `Address ${address} is held by several IPAddresses: ${holders.join(', ')}`,
-          );
-      },
+    const registry = newPoolRegistry({
+      metrics,
+      log,
+      enqueue,
+      mark: (p) => this.statusWriter?.mark(p),
+      recorder: this.recorder,
+      leading: () => this.leading,
     });
     this.registry = registry;
     this.caches = [claims.cache, addresses.cache];
@@ -327,6 +326,8 @@ export class Manager {
         started: () => this.started,
         enqueue,
         enqueueEndpoint,
+        enqueueService: (key) =>
+          key !== undefined && this.leading && this.serviceLoadBalancers?.queue.add(key),
         claimSeen: (c) => clusters.claimSeen(c),
       },
     );
@@ -336,6 +337,7 @@ export class Manager {
       namespaces,
       ...pools.map((p) => p.informer),
       ...(clusters.informer ? [clusters.informer] : []),
+      ...(services ? [services] : []),
     ];
     this.informers.push(...all);
     for (const i of all) i.start();
@@ -374,6 +376,7 @@ export class Manager {
       metrics,
       log,
     });
+    this.serviceLoadBalancers?.start(ctx, log);
     if (!this.endpointQueue) return;
     // Clusters asking for an endpoint, and those whose claim outlived them while no leader ran.
     for (const key of endpointKeysToReconcile(ctx)) this.endpointQueue.add(key);
@@ -397,6 +400,7 @@ export class Manager {
     await Promise.all([
       stopWorkers(this.workers, this.queue),
       stopWorkers(this.endpointWorkers, this.endpointQueue),
+      this.serviceLoadBalancers?.stop(drain),
     ]);
     if (drain) await this.statusWriter?.stop();
     await Promise.all(this.informers.map((i) => i.stop()));

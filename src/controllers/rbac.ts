@@ -21,6 +21,10 @@ export const MANAGER_RULES: readonly PolicyRule[] = [
   { apiGroups: [''], resources: ['events'], verbs: ['create', 'patch'] },
   // Global pools' spec.namespaceSelector reads the claim's Namespace labels.
   { apiGroups: [''], resources: ['namespaces'], verbs: ['get', 'list', 'watch'] },
+  // Services' load-balancer addresses (service-lb.ts): kube-vip's annotation and label, and
+  // status.loadBalancer with our condition, each by merge patch.
+  { apiGroups: [''], resources: ['services'], verbs: ['get', 'list', 'patch', 'watch'] },
+  { apiGroups: [''], resources: ['services/status'], verbs: ['patch'] },
   // patch: a Cluster's spec.controlPlaneEndpoint, its topology variable and spec.paused.
   { apiGroups: [CLUSTER_GROUP], resources: ['clusters'], verbs: ['get', 'list', 'patch', 'watch'] },
   { apiGroups: [IPAM_GROUP], resources: [...POOLS, 'ipaddresses'], verbs: ALL },

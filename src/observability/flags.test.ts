@@ -38,6 +38,20 @@ describe('parseFlags', () => {
     expect(parseFlags(['--cluster-endpoints=false']).clusterEndpoints).toBe(false);
   });
 
+  it('serves no Service unless --service-lb-class or --service-lb-default is given', () => {
+    const none = parseFlags([]);
+    expect(none.serviceLbClass).toBeUndefined();
+    expect(none.serviceLbDefault).toBe(false);
+    const both = parseFlags([
+      '--service-lb-class',
+      'ipam.cluster.x-k8s.io/in-cluster',
+      '--service-lb-default',
+    ]);
+    expect(both.serviceLbClass).toBe('ipam.cluster.x-k8s.io/in-cluster');
+    expect(both.serviceLbDefault).toBe(true);
+    expect(() => parseFlags(['--service-lb-class='])).toThrow(FlagError);
+  });
+
   it('does not take a boolean’s value from the next argument, as pflag does not', () => {
     expect(() => parseFlags(['--leader-elect', 'false'])).toThrow('unexpected argument "false"');
   });
@@ -79,7 +93,7 @@ describe('usage', () => {
   it('lists every flag the parser takes, with its type and default', () => {
     const text = usage();
     const names = [...text.matchAll(/^ {6}--([a-z-]+)/gm)].map((m) => m[1] as string);
-    expect(names).toHaveLength(20);
+    expect(names).toHaveLength(22);
     // Each listed flag is one the parser knows (a value of the right type is accepted).
     for (const line of text.split('\n').slice(1, -1)) {
       const m = /^ {6}--([a-z-]+)(?: (string|int))?/.exec(line);
@@ -94,6 +108,8 @@ describe('usage', () => {
     expect(text).toMatch(/--webhook-port int {2,}.*\(default 9443\)/);
     expect(text).toMatch(/--health-probe-bind-address string {2,}.*\(default ":8081"\)/);
     expect(text).not.toMatch(/^ {6}--insecure-diagnostics .*\(default/m);
+    expect(text).toMatch(/^ {6}--service-lb-class string {2,}Give Services of type LoadBalancer/m);
+    expect(text).not.toMatch(/^ {6}--service-lb-default .*\(default/m);
   });
 });
 

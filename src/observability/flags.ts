@@ -23,6 +23,8 @@ export interface Flags {
   tlsCurvePreferences?: string;
   claimConcurrency: number;
   clusterEndpoints: boolean;
+  serviceLbClass?: string;
+  serviceLbDefault: boolean;
   logLevel: string;
 }
 
@@ -135,6 +137,18 @@ const spec: Record<string, FlagSpec> = {
       "Give a Cluster annotated with ipam.cluster.x-k8s.io/control-plane-endpoint-pool an IPAddressClaim from that pool and write its address into the Cluster's spec.controlPlaneEndpoint. " +
       '--cluster-endpoints=false turns this off: no such claim is made and no Cluster is ever written.',
   },
+  'service-lb-class': {
+    field: 'serviceLbClass',
+    kind: 'string',
+    help:
+      'Give Services of type LoadBalancer whose spec.loadBalancerClass is this class an address from a pool, through an IPAddressClaim owned by the Service. ' +
+      'Neither this nor --service-lb-default: no Service is watched, and none is ever released for it.',
+  },
+  'service-lb-default': {
+    field: 'serviceLbDefault',
+    kind: 'bool',
+    help: 'Also give Services of type LoadBalancer without a spec.loadBalancerClass an address from a pool, as kube-vip-cloud-provider and MetalLB do.',
+  },
   v: { field: 'logLevel', kind: 'int', help: 'Log verbosity, as klog: 0-1 info, 2-4 debug, 5+ trace.' },
   'log-level': {
     field: 'logLevel',
@@ -169,6 +183,7 @@ function defaults(): Flags {
     tlsMinVersion: 'VersionTLS12',
     claimConcurrency: 32,
     clusterEndpoints: true,
+    serviceLbDefault: false,
     logLevel: process.env.LOG_LEVEL ?? 'info',
   };
 }
@@ -225,6 +240,8 @@ export function parseFlags(argv: readonly string[]): Flags {
   }
   if (flags.claimConcurrency < 1)
     throw new FlagError('invalid argument for "--ipaddressclaim-concurrency" flag: must be at least 1');
+  if (flags.serviceLbClass === '')
+    throw new FlagError('invalid argument "" for "--service-lb-class" flag: name a load-balancer class');
   if (!LOG_LEVELS.includes(flags.logLevel))
     throw new FlagError(
       `invalid log level "${flags.logLevel}" (--log-level or LOG_LEVEL): one of ${LOG_LEVELS.join(', ')}`,

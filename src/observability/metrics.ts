@@ -39,6 +39,12 @@ export class Metrics {
     labelNames: ['action'] as const,
     registers: [this.registry],
   });
+  readonly serviceLoadBalancers = new Counter({
+    name: 'ipam_service_lb_actions_total',
+    help: "What the Service load-balancer controller did: claimed (made a Service's IPAddressClaim), assigned (wrote its address into the Service), refused (left it without an address, with a warning Event and its condition False), released (deleted the claim of a Service no longer served or gone).",
+    labelNames: ['action'] as const,
+    registers: [this.registry],
+  });
   readonly poolAddresses = new Gauge({
     name: 'ipam_pool_addresses',
     help: 'Addresses of a pool by state (total, used, free, outOfRange); capped at int64 like the status.',

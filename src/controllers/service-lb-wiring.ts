@@ -1,0 +1,96 @@
+/**
+ * The Service load-balancer controller as the manager runs it (service-lb.ts reconciles): made
+ * only with --service-lb-class or --service-lb-default — without them no Service is watched and
+ * nothing is ever released — its Service informer, its queue and its workers.
+ */
+import type { Logger } from 'pino';
+import { type Cache, Informer, type KubeClient, type WorkerPool, WorkQueue } from '../kube/index.js';
+import { type Metrics, queueMetrics } from '../observability/metrics.js';
+import type { ControllerContext, LiveClaim } from './context.js';
+import { runController } from './controller-workers.js';
+import {
+  SERVICE_LB_CONTROLLER,
+  SERVICE_LB_CONTROLLER_KEYS,
+  SERVICE_RESOURCE,
+  serviceLbReconciler,
+} from './service-lb.js';
+import {
+  CLAIM_SERVICE_INDEX,
+  type LiveService,
+  type ServiceLbOptions,
+  serviceKeyOfChange,
+} from './service-lb-rules.js';
+
+export class ServiceLoadBalancers {
+  /** Services (namespace/name) whose load-balancer address to reconcile. */
+  readonly queue: WorkQueue<string>;
+  private informer: Informer<LiveService> | undefined;
+  private workers: WorkerPool | undefined;
+
+  private constructor(
+    private readonly options: ServiceLbOptions,
+    private readonly metrics: Metrics,
+  ) {
+    this.queue = new WorkQueue<string>({ metrics: queueMetrics(metrics, SERVICE_LB_CONTROLLER) });
+  }
+
+  /** Undefined without either flag: no informer, no queue, nothing ever released. */
+  static from(options: ServiceLbOptions | undefined, metrics: Metrics): ServiceLoadBalancers | undefined {
+    if (!options?.className && !options?.serveDefault) return undefined;
+    return new ServiceLoadBalancers(options, metrics);
+  }
+
+  /** The Service informer (of --namespace only, if set); it queues keys only while `leading()`. */
+  watch(opts: {
+    client: KubeClient;
+    log: Logger;
+    namespace: string | undefined;
+    transform: <T extends LiveService>(obj: T) => T;
+    claims: Cache<LiveClaim>;
+    leading: () => boolean;
+  }): Informer<LiveService> {
+    const informer = new Informer<LiveService>(opts.client, SERVICE_RESOURCE, {
+      namespace: opts.namespace,
+      logger: opts.log,
+      transform: opts.transform,
+    });
+    const hasClaim = (key: string) => opts.claims.byIndex(CLAIM_SERVICE_INDEX, key).length > 0;
+    const changed = (old: LiveService | undefined, svc: LiveService | undefined) => {
+      const key = serviceKeyOfChange(old, svc, this.options, hasClaim);
+      if (key !== undefined && opts.leading()) this.queue.add(key);
+    };
+    informer.addHandlers({
+      onAdd: (s) => changed(undefined, s),
+      onUpdate: (o, s) => changed(o, s),
+      onDelete: (s) => changed(s, undefined),
+    });
+    this.informer = informer;
+    return informer;
+  }
+
+  /**
+   * Reconciles from now on: every served Service, and every Service with a claim or our condition
+   * (one deleted or changed while no leader ran has its claim released).
+   */
+  start(ctx: ControllerContext, log: Logger): void {
+    const services = this.informer?.cache;
+    if (!services) return;
+    const keys = new Set(ctx.claims.indexValues(CLAIM_SERVICE_INDEX));
+    for (const s of services.list()) {
+      const key = serviceKeyOfChange(undefined, s, this.options, () => false);
+      if (key !== undefined) keys.add(key);
+    }
+    for (const key of keys) this.queue.add(key);
+    const reconcile = serviceLbReconciler(ctx, services, this.options, log.child(SERVICE_LB_CONTROLLER_KEYS));
+    this.workers = runController(this.queue, reconcile, {
+      name: SERVICE_LB_CONTROLLER,
+      workers: 2,
+      metrics: this.metrics,
+      log,
+    });
+  }
+
+  stop(drain: boolean): Promise<void> | void {
+    return this.workers ? this.workers.stop({ drain }) : this.queue.shutDown();
+  }
+}

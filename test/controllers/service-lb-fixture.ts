@@ -1,0 +1,139 @@
+/**
+ * Helpers of the Service load-balancer tests: the manager in-process with the flags under test,
+ * Services made and read through the API, their claims found by their label.
+ */
+import { pino } from 'pino';
+import { Manager } from '../../src/controllers/manager.js';
+import type { ServiceLbOptions } from '../../src/controllers/service-lb-rules.js';
+import { KubeClient } from '../../src/kube/index.js';
+import { Metrics } from '../../src/observability/metrics.js';
+import type { ClusterAccess } from '../harness/access.js';
+import type { ControlPlane } from '../harness/control-plane.js';
+import { IPAM, type Obj, STATUS_WINDOW_MS } from './fixture.js';
+
+export const LB_CLASS = 'ipam.cluster.x-k8s.io/in-cluster';
+export const POOL_ANNOTATION = 'ipam.cluster.x-k8s.io/pool';
+export const SERVICE_LB_POOL_LABEL = 'ipam.cluster.x-k8s.io/service-lb';
+export const LABEL_SERVICE_LB_OF = 'ipam.cluster.x-k8s.io/service-lb-of';
+export const CONDITION = 'ipam.cluster.x-k8s.io/LoadBalancerAddress';
+
+export interface RunningServiceLb {
+  manager: Manager;
+  metrics: Metrics;
+  stop(): Promise<void>;
+}
+
+export async function startServiceLb(
+  cp: ControlPlane,
+  options: ServiceLbOptions | undefined,
+  namespace?: string,
+): Promise<RunningServiceLb> {
+  const client = KubeClient.fromFile(cp.kubeconfigPath);
+  const metrics = new Metrics();
+  const manager = new Manager({
+    client,
+    log: pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }),
+    metrics,
+    claimConcurrency: 4,
+    statusWindowMs: STATUS_WINDOW_MS,
+    clusterEndpoints: false,
+    ...(namespace ? { namespace } : {}),
+    ...(options ? { serviceLoadBalancers: options } : {}),
+  });
+  const abort = new AbortController();
+  await manager.start(abort.signal);
+  return {
+    manager,
+    metrics,
+    stop: async () => {
+      abort.abort();
+      await manager.stop({ drain: true });
+      await client.close();
+    },
+  };
+}
+
+export interface ServiceObj {
+  metadata: {
+    name: string;
+    uid: string;
+    resourceVersion: string;
+    annotations?: Record<string, string>;
+    labels?: Record<string, string>;
+  };
+  spec: { type?: string; loadBalancerClass?: string; loadBalancerIP?: string };
+  status?: {
+    loadBalancer?: { ingress?: { ip?: string; ipMode?: string }[] };
+    conditions?: { type: string; status: string; reason: string; message: string }[];
+  };
+}
+
+export function servicePath(ns: string, name = ''): string {
+  return `/api/v1/namespaces/${ns}/services${name ? `/${name}` : ''}`;
+}
+
+export async function createService(
+  access: ClusterAccess,
+  ns: string,
+  name: string,
+  opts: {
+    annotations?: Record<string, string>;
+    loadBalancerClass?: string;
+    loadBalancerIP?: string;
+    type?: string;
+  } = {},
+): Promise<void> {
+  const res = await access.request('POST', servicePath(ns), {
+    apiVersion: 'v1',
+    kind: 'Service',
+    metadata: { name, annotations: opts.annotations },
+    spec: {
+      type: opts.type ?? 'LoadBalancer',
+      ports: [{ port: 80, protocol: 'TCP' }],
+      selector: { app: name },
+      ...(opts.loadBalancerClass ? { loadBalancerClass: opts.loadBalancerClass } : {}),
+      ...(opts.loadBalancerIP ? { loadBalancerIP: opts.loadBalancerIP } : {}),
+    },
+  });
+  if (res.status !== 201) throw new Error(`Service ${ns}/${name}: ${res.status} ${res.text}`);
+}
+
+export async function getService(
+  access: ClusterAccess,
+  ns: string,
+  name: string,
+): Promise<ServiceObj | undefined> {
+  const res = await access.request<ServiceObj>('GET', servicePath(ns, name));
+  return res.status === 200 ? res.body : undefined;
+}
+
+export function conditionOf(svc: ServiceObj | undefined) {
+  return svc?.status?.conditions?.find((c) => c.type === CONDITION);
+}
+
+/** The ingress address once the Service carries one, with our condition True. */
+export async function assignedAddress(
+  access: ClusterAccess,
+  ns: string,
+  name: string,
+): Promise<string | undefined> {
+  const svc = await getService(access, ns, name);
+  const ip = svc?.status?.loadBalancer?.ingress?.[0]?.ip;
+  return ip && conditionOf(svc)?.status === 'True' ? ip : undefined;
+}
+
+/** The claims labelled as the load-balancer address of this Service. */
+export async function serviceClaims(access: ClusterAccess, ns: string, service: string): Promise<Obj[]> {
+  const selector = encodeURIComponent(`${LABEL_SERVICE_LB_OF}=${service}`);
+  const res = await access.request<{ items: Obj[] }>(
+    'GET',
+    `${IPAM}/v1beta2/namespaces/${ns}/ipaddressclaims?labelSelector=${selector}`,
+  );
+  return res.body.items;
+}
+
+/** ipam_service_lb_actions_total{action} of this controller. */
+export async function serviceActions(ctl: RunningServiceLb, action: string): Promise<number> {
+  const values = (await ctl.metrics.serviceLoadBalancers.get()).values;
+  return values.find((v) => v.labels.action === action)?.value ?? 0;
+}

@@ -1,0 +1,116 @@
+/**
+ * The Service load-balancer flow as the installed controller runs it: its own process, its flags,
+ * and only the rights of the generated ClusterRole (services patch, services/status patch,
+ * ipaddressclaims create and delete). A right missing shows up as a Service left without its
+ * address or a "forbidden" in its log.
+ */
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { providerObjects, rbacObjects } from '../../src/install/manifests.js';
+import {
+  addressPath,
+  claimPath,
+  crdPaths,
+  createNamespace,
+  createPool,
+  get,
+} from '../controllers/fixture.js';
+import {
+  assignedAddress,
+  createService,
+  getService,
+  LB_CLASS,
+  SERVICE_LB_POOL_LABEL,
+  serviceClaims,
+  servicePath,
+} from '../controllers/service-lb-fixture.js';
+import { ControlPlane } from '../harness/control-plane.js';
+import { waitFor } from '../harness/wait.js';
+import { type ControllerProcess, startControllerProcess } from './controller-process.js';
+
+const NS = 'service-lb-e2e';
+const USER = 'ipam-controller';
+
+describe('the controller process with the generated RBAC gives Services their addresses', () => {
+  let cp: ControlPlane;
+  let kubeconfig: string;
+  let ctl: ControllerProcess | undefined;
+  const output = () => (ctl ? ctl.stdout() + ctl.stderr() : '');
+  const start = (...flags: string[]) =>
+    startControllerProcess(
+      [
+        `--kubeconfig=${kubeconfig}`,
+        '--leader-elect=false',
+        '--health-probe-bind-address=0',
+        '--diagnostics-address=0',
+        '--webhook-port=0',
+        ...flags,
+      ],
+      { LOG_LEVEL: 'info' },
+    );
+
+  beforeAll(async () => {
+    cp = await ControlPlane.start({ crds: crdPaths });
+    await createNamespace(cp.access, NS);
+    const objects = [
+      ...providerObjects().filter((o) => (o as { kind: string }).kind === 'Namespace'),
+      ...rbacObjects([{ kind: 'User', apiGroup: 'rbac.authorization.k8s.io', name: USER }]),
+    ];
+    const file = join(cp.dir, 'provider.json');
+    writeFileSync(file, JSON.stringify({ apiVersion: 'v1', kind: 'List', items: objects }));
+    const applied = await cp.access.kubectl(['apply', '-f', file]);
+    expect(applied.code, applied.stderr).toBe(0);
+    kubeconfig = await cp.kubeconfigFor(USER);
+    await createPool(
+      cp.access,
+      'InClusterIPPool',
+      NS,
+      'vips',
+      { addresses: ['10.84.0.1-10.84.0.9'], prefix: 24 },
+      { labels: { [SERVICE_LB_POOL_LABEL]: 'true' } },
+    );
+  });
+  afterEach(() => {
+    ctl?.kill();
+    ctl = undefined;
+  });
+  afterAll(async () => {
+    await cp?.stop();
+  });
+
+  it('claims, assigns, cleans and releases, and is never forbidden', async () => {
+    ctl = start(`--service-lb-class=${LB_CLASS}`);
+    await createService(cp.access, NS, 'web', { loadBalancerClass: LB_CLASS });
+    const address = await waitFor('the Service assigned', () => assignedAddress(cp.access, NS, 'web'), {
+      timeoutMs: 60_000,
+    });
+    expect(address).toBe('10.84.0.1');
+    expect(await serviceClaims(cp.access, NS, 'web')).toHaveLength(1);
+    // Switched away: no garbage collector runs here, so only the controller's delete releases it.
+    const res = await cp.access.request(
+      'PATCH',
+      servicePath(NS, 'web'),
+      { spec: { type: 'ClusterIP', loadBalancerClass: null } },
+      { contentType: 'application/merge-patch+json' },
+    );
+    expect(res.status, res.text).toBe(200);
+    await waitFor('the claim and its IPAddress gone, the Service cleaned', async () => {
+      const claim = await get(cp.access, claimPath(NS, 'web.service-lb'));
+      const ip = await get(cp.access, addressPath(NS, 'web.service-lb'));
+      const svc = await getService(cp.access, NS, 'web');
+      return claim === undefined && ip === undefined && !svc?.status?.conditions?.length;
+    });
+    expect(output()).toMatch(/"Service":\{"name":"web","namespace":"service-lb-e2e"\}/);
+    expect(output()).not.toMatch(/forbidden/i);
+  });
+
+  it('without the flags watches no Service and claims nothing', async () => {
+    ctl = start();
+    await createService(cp.access, NS, 'off', { loadBalancerClass: LB_CLASS });
+    await waitFor('the caches synced', () => output().includes('caches synced'), { timeoutMs: 60_000 });
+    await new Promise((r) => setTimeout(r, 1_000));
+    expect(await serviceClaims(cp.access, NS, 'off')).toEqual([]);
+    expect(output()).not.toMatch(/forbidden/i);
+  });
+});
