@@ -221,6 +221,34 @@ describe('load-balancer addresses of Services', () => {
     });
   });
 
+  it('keeps the address kube-vip-cloud-provider wrote on a Service, through a restart', async () => {
+    await createService(cp.access, NS, 'adopted', {
+      loadBalancerClass: LB_CLASS,
+      annotations: { 'kube-vip.io/loadbalancerIPs': '10.91.0.16' },
+    });
+    const res = await cp.access.request(
+      'PATCH',
+      `${servicePath(NS, 'adopted')}/status`,
+      { status: { loadBalancer: { ingress: [{ ip: '10.91.0.16' }] } } },
+      { contentType: 'application/merge-patch+json' },
+    );
+    expect(res.status, res.text).toBe(200);
+    ctl = await startServiceLb(cp, { className: LB_CLASS, serveDefault: false });
+    expect(await assigned('adopted')).toBe('10.91.0.16');
+    const [claim] = await serviceClaims(cp.access, NS, 'adopted');
+    const before = await getService(cp.access, NS, 'adopted');
+    expect(before?.status?.loadBalancer?.ingress).toEqual([{ ip: '10.91.0.16', ipMode: 'VIP' }]);
+    await ctl.stop();
+    ctl = await startServiceLb(cp, { className: LB_CLASS, serveDefault: false });
+    await new Promise((r) => setTimeout(r, 1_000));
+    const uid = (c: { metadata: object } | undefined) => (c?.metadata as { uid?: string } | undefined)?.uid;
+    const after = await serviceClaims(cp.access, NS, 'adopted');
+    expect(after.map(uid)).toEqual([uid(claim)]);
+    expect((await getService(cp.access, NS, 'adopted'))?.metadata.resourceVersion).toBe(
+      before?.metadata.resourceVersion,
+    );
+  });
+
   it('serves Services without a class only with --service-lb-default, and none without the flags', async () => {
     await createService(cp.access, NS, 'classless');
     ctl = await startServiceLb(cp, { className: LB_CLASS, serveDefault: false });
