@@ -137,6 +137,8 @@ export function newPoolRegistry(deps: {
   mark(pool: PoolState): void;
   recorder: EventRecorder;
   leading(): boolean;
+  /** An address of `pool` became free, or the pool was (re)built. */
+  released?(pool: PoolState): void;
 }): PoolRegistry {
   const { metrics, log, enqueue } = deps;
   return new PoolRegistry(bitmapAllocator, {
@@ -144,6 +146,7 @@ export function newPoolRegistry(deps: {
     onReleased: (p) => {
       for (const key of p.waiting) enqueue(key);
       p.waiting.clear();
+      deps.released?.(p);
     },
     onDuplicate: (p, address, holders) => {
       metrics.duplicates.inc({ pool: p.key });

@@ -296,6 +296,7 @@ export class Manager {
       mark: (p) => this.statusWriter?.mark(p),
       recorder: this.recorder,
       leading: () => this.leading,
+      released: () => this.serviceLoadBalancers?.poolFreed(),
     });
     this.registry = registry;
     this.caches = [claims.cache, addresses.cache];

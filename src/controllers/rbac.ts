@@ -1,8 +1,10 @@
 /**
  * What the controllers may do, as Kubernetes RBAC: the Go provider's ClusterRole (its kubebuilder
  * markers) plus events, which we write and it does not, and what Clusters' control-plane endpoints
- * need (cluster-endpoint.ts): patch on clusters, create and delete on claims. A test runs the controller as a user bound
- * to exactly these rules, so a request they do not allow fails a test instead of a cluster.
+ * need (cluster-endpoint.ts): patch on clusters, create and delete on claims, and what Services'
+ * load-balancer addresses need (service-lb.ts): services get, list, watch and patch, and
+ * services/status patch. A test runs the controller as a user bound to exactly these rules, so a
+ * request they do not allow fails a test instead of a cluster.
  */
 import { CLUSTER_GROUP, IP_POOL_KINDS, IPAM_GROUP, PREFIX_POOL_KINDS } from '../api/constants.js';
 

@@ -26,6 +26,8 @@ export class ServiceLoadBalancers {
   readonly queue: WorkQueue<string>;
   private informer: Informer<LiveService> | undefined;
   private workers: WorkerPool | undefined;
+  /** Services refused for want of a pool with a free address. */
+  private readonly waitingForPool = new Set<string>();
 
   private constructor(
     private readonly options: ServiceLbOptions,
@@ -81,13 +83,25 @@ export class ServiceLoadBalancers {
       if (key !== undefined) keys.add(key);
     }
     for (const key of keys) this.queue.add(key);
-    const reconcile = serviceLbReconciler(ctx, services, this.options, log.child(SERVICE_LB_CONTROLLER_KEYS));
+    const reconcile = serviceLbReconciler(
+      ctx,
+      services,
+      this.options,
+      log.child(SERVICE_LB_CONTROLLER_KEYS),
+      this.waitingForPool,
+    );
     this.workers = runController(this.queue, reconcile, {
       name: SERVICE_LB_CONTROLLER,
       workers: 2,
       metrics: this.metrics,
       log,
     });
+  }
+
+  /** A pool freed an address, or was made or changed: Services that found no pool look again. */
+  poolFreed(): void {
+    for (const key of this.waitingForPool) this.queue.add(key);
+    this.waitingForPool.clear();
   }
 
   stop(drain: boolean): Promise<void> | void {

@@ -64,7 +64,10 @@ export const SERVICE_RESOURCE: ResourceDescriptor = {
   kind: 'Service',
 };
 
-/** No pool could be chosen: look again after this long (a pool may be made or freed meanwhile). */
+/**
+ * No pool could be chosen: look again after this long. A pool made, changed or freed wakes the
+ * Service sooner (`waitingForPool`); a pool only relabelled does not.
+ */
 const NO_POOL_RETRY_MS = 15_000;
 
 type Step = ReconcileResult | undefined;
@@ -99,6 +102,8 @@ export function serviceLbReconciler(
   services: Cache<LiveService>,
   options: ServiceLbOptions,
   log: Logger,
+  /** Services refused for want of a pool, woken when a pool frees an address or is (re)built. */
+  waitingForPool: Set<string>,
 ): Reconciler<string> {
   const state: ServiceLbState = { said: new Map(), owners: new Map(), written: new Map(), served: new Set() };
   return async (key, signal) => {
@@ -127,10 +132,12 @@ export function serviceLbReconciler(
     if ('waiting' in outcome) return;
     if ('refused' in outcome) {
       await refuse(run, outcome.refused.reason, outcome.refused.message);
+      if (outcome.refused.reason === ServiceReasons.NoPool) waitingForPool.add(key);
       return outcome.refused.reason === ServiceReasons.NoPool
         ? { requeueAfterMs: NO_POOL_RETRY_MS }
         : undefined;
     }
+    waitingForPool.delete(key);
     const address = await boundAddress(ctx, outcome.claim, signal);
     if (address === undefined) return reportWaiting(run, outcome.claim);
     return assign(run, outcome.claim, address);

@@ -141,6 +141,19 @@ describe('load-balancer addresses of Services', () => {
     expect(conditionOf(svc)?.status).toBe('False');
     expect(svc.status?.loadBalancer?.ingress ?? []).toEqual([]);
     expect(await serviceClaims(cp.access, OTHER_NS, 'nowhere')).toEqual([]);
+    // A pool made for it wakes it at once, not at the next retry.
+    await createPool(
+      cp.access,
+      'InClusterIPPool',
+      OTHER_NS,
+      'late',
+      { addresses: ['10.94.0.10-10.94.0.19'], prefix: 24 },
+      { labels: LB },
+    );
+    const late = await waitFor('the late pool used', () => assignedAddress(cp.access, OTHER_NS, 'nowhere'), {
+      timeoutMs: 8_000,
+    });
+    expect(late).toBe('10.94.0.10');
   });
 
   it('takes the pool the annotation names, and the address spec.loadBalancerIP pins', async () => {
