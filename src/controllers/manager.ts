@@ -1,9 +1,9 @@
 /**
- * Wires the provider: informers for claims, IPAddresses, the four pool kinds and Clusters; the pool
- * registry rebuilt from complete lists once they synced; the claim workers, the pool status writer
- * and the Clusters' control-plane endpoint workers. Nothing is allocated before every cache has
- * synced, and a leader whose caches cannot sync within the deadline gives up rather than hold the
- * lease doing nothing.
+ * Wires the provider: informers for claims, IPAddresses, the four pool kinds, Clusters (and Services
+ * with the load-balancer flags); the pool registry rebuilt from complete lists once they synced; the
+ * claim workers, the pool status writer, the control-plane endpoint and Service workers. Nothing is
+ * allocated before every cache has synced, and a leader whose caches cannot sync within the
+ * deadline gives up rather than hold the lease doing nothing.
  */
 import type { Logger } from 'pino';
 import { IPAM_GROUP, isIPPoolKind, KIND_IP_ADDRESS_CLAIM } from '../api/constants.js';

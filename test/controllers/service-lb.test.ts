@@ -262,6 +262,15 @@ describe('load-balancer addresses of Services', () => {
     );
   });
 
+  it('with --namespace serves the Services of that namespace only', async () => {
+    ctl = await startServiceLb(cp, { className: LB_CLASS, serveDefault: false }, OTHER_NS);
+    await createService(cp.access, NS, 'elsewhere', { loadBalancerClass: LB_CLASS });
+    await createService(cp.access, OTHER_NS, 'here', { loadBalancerClass: LB_CLASS });
+    expect(await assigned('here', OTHER_NS)).toMatch(/^10\.94\.0\./);
+    expect(await serviceClaims(cp.access, NS, 'elsewhere')).toEqual([]);
+    expect(conditionOf(await getService(cp.access, NS, 'elsewhere'))).toBeUndefined();
+  });
+
   it('serves Services without a class only with --service-lb-default, and none without the flags', async () => {
     await createService(cp.access, NS, 'classless');
     ctl = await startServiceLb(cp, { className: LB_CLASS, serveDefault: false });
