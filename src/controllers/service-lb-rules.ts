@@ -64,8 +64,6 @@ export const ServiceReasons = {
   NoPool: 'NoPoolAvailable',
   ConflictingRequests: 'ConflictingRequestedAddresses',
   ClaimNameTaken: 'LoadBalancerClaimNameTaken',
-  PoolChanged: 'LoadBalancerPoolChanged',
-  NotServed: 'LoadBalancerNotServed',
 } as const;
 
 /** What of a core v1 Service this flow reads and writes. */
