@@ -214,6 +214,17 @@ describe('the generated monitoring', () => {
     expect(res.code, res.output).toBe(0);
   });
 
+  it('promtool check config passes the scrape job of docs/operations.md', async () => {
+    const res = await promtool([
+      'check',
+      'config',
+      '--syntax-only',
+      join(root, 'docs/examples/operations/prometheus.yml'),
+    ]);
+    expect(res.code, res.output).toBe(0);
+    expect(res.output).toContain('SUCCESS');
+  });
+
   it('every alert fires when it should, and not before (promtool test rules)', async () => {
     const file = join(scratch, 'alerts.test.yaml');
     // promtool compares annotations too; the tests are about when alerts fire, so they read the
