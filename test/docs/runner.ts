@@ -21,6 +21,7 @@ export const RUN_ORDER = [
   'docs/troubleshooting.md',
   'docs/operations.md',
   'docs/install.md',
+  'docs/control-plane-endpoint.md',
 ];
 export const UPGRADE_PAGE = 'docs/upgrading.md';
 
