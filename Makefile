@@ -36,8 +36,12 @@ lint: deps ## Biome (lint + format check) and the TypeScript type check
 generate: deps ## Regenerate crds/ and manifests/ from src/api
 	$(NPM) run generate
 
+.PHONY: monitoring-tools
+monitoring-tools: ## Build promtool and fetch the Prometheus operator's CRDs once (the monitoring test checks with them)
+	@bash hack/build-monitoring-tools.sh >/dev/null
+
 .PHONY: test
-test: deps control-plane ## Lint, then every test (unit + integration against a real API server)
+test: deps control-plane monitoring-tools ## Lint, then every test (unit + integration against a real API server)
 	$(NPM) run lint
 	$(NPM) test
 

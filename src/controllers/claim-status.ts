@@ -4,6 +4,7 @@
  * reconciler remembers of its own writes until the cache has them.
  */
 import { compareResourceVersions, isNotFound, type ReconcileResult } from '../kube/index.js';
+import { handlesPoolRef, passesWatchFilter, poolKeyOfRef } from './claim-rules.js';
 import {
   type Condition,
   type ConditionInput,
@@ -191,4 +192,20 @@ export async function writeConditions(
     if (!isNotFound(err)) throw err;
   }
   return;
+}
+
+/**
+ * Claims this provider handles whose Ready is not True, as `pool\0reason` → count, for the
+ * ipam_claims_not_ready gauge. NotReconciled: no Ready yet (waiting for its Cluster, say).
+ */
+export function countClaimsNotReady(ctx: ControllerContext): Map<string, number> {
+  const counts = new Map<string, number>();
+  for (const claim of ctx.claims.list()) {
+    if (!handlesPoolRef(claim.spec?.poolRef) || !passesWatchFilter(claim, ctx.watchFilter)) continue;
+    const ready = claimReady(ctx, claim) as { status?: string; reason?: string } | undefined;
+    if (ready?.status === 'True') continue;
+    const key = `${poolKeyOfRef(claim.spec.poolRef, claim.metadata.namespace)}\0${ready?.reason ?? 'NotReconciled'}`;
+    counts.set(key, (counts.get(key) ?? 0) + 1);
+  }
+  return counts;
 }

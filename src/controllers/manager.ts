@@ -20,6 +20,7 @@ import {
 import { type Metrics, queueMetrics } from '../observability/metrics.js';
 import { DEFAULT_CACHE_SYNC_TIMEOUT_MS, withinSyncDeadline } from './cache-sync.js';
 import { handlesPoolRef, heldInOurPool, objectKey, poolKey } from './claim-rules.js';
+import { countClaimsNotReady } from './claim-status.js';
 import {
   clusterEndpointReconciler,
   ENDPOINT_CONTROLLER,
@@ -318,6 +319,7 @@ export class Manager {
       fieldManager: 'capi-ipam-in-cluster',
       now: () => Date.now(),
     };
+    metrics.countClaimsNotReady = () => countClaimsNotReady(ctx);
 
     // Handlers act only once the registry was rebuilt from the synced caches (this.started).
     addInformerHandlers(

@@ -19,16 +19,7 @@ export const LEADER_ELECTION_ID = '7bb7acb4.ipam.cluster.x-k8s.io';
  * metrics' owner with its name, labels and help; a test marks it as pending, and fails once it is
  * served so that the entry here is removed.
  */
-export const PENDING_METRICS: Record<string, { labels: string[]; help: string; type: 'gauge' }> = {
-  ipam_claims_not_ready: {
-    type: 'gauge',
-    labels: ['pool', 'reason'],
-    help:
-      'IPAddressClaims this provider handles whose Ready condition is not True, by pool (the claim’s ' +
-      'poolRef, keyed as the other ipam_ metrics) and reason (the Ready reason; NotReconciled while a ' +
-      'claim has no Ready condition, e.g. waiting for its Cluster).',
-  },
-};
+export const PENDING_METRICS: Record<string, { labels: string[]; help: string; type: 'gauge' }> = {};
 
 /** What /metrics serves: every metric the controller registers, with Node's process metrics. */
 export interface ServedMetric {

@@ -45,6 +45,25 @@ export class Metrics {
     labelNames: ['action'] as const,
     registers: [this.registry],
   });
+  /** Set once the caches exist: claims not Ready, by `pool\0reason`, counted when scraped. */
+  countClaimsNotReady: (() => Map<string, number>) | undefined;
+  readonly claimsNotReady = new Gauge({
+    name: 'ipam_claims_not_ready',
+    help:
+      'IPAddressClaims this provider handles whose Ready condition is not True, by pool (the claim’s ' +
+      'poolRef, keyed as the other ipam_ metrics) and reason (the Ready reason; NotReconciled while a ' +
+      'claim has no Ready condition, e.g. waiting for its Cluster).',
+    labelNames: ['pool', 'reason'] as const,
+    registers: [this.registry],
+    // Counted from the claim cache at scrape time: no bookkeeping on the claim path.
+    collect: () => {
+      this.claimsNotReady.reset();
+      for (const [key, n] of this.countClaimsNotReady?.() ?? []) {
+        const [pool = '', reason = ''] = key.split('\0');
+        this.claimsNotReady.set({ pool, reason }, n);
+      }
+    },
+  });
   readonly poolAddresses = new Gauge({
     name: 'ipam_pool_addresses',
     help: 'Addresses of a pool by state (total, used, free, outOfRange); capped at int64 like the status.',

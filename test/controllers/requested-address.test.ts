@@ -63,6 +63,12 @@ describe('a requested address', () => {
     const claim = await waitForReason(cp.access, ns, 'vip-b', 'AddressInUse');
     expect(readyOf(claim)?.message).toContain(`${ns}/vip-a`);
     expect(await get(cp.access, addressPath(ns, 'vip-b'))).toBeUndefined();
+    // Seen where operators look: the not-Ready gauge, by pool and reason, counted when scraped.
+    const gauge = await ctl?.metrics.registry.getSingleMetric('ipam_claims_not_ready')?.get();
+    const waiting = gauge?.values.find(
+      (v) => v.labels.reason === 'AddressInUse' && v.labels.pool === `InClusterIPPool/${ns}/vips`,
+    );
+    expect(waiting?.value).toBe(1);
     expect((await cp.access.request('DELETE', claimPath(ns, 'vip-a'))).status).toBe(200);
     expect(await waitForAddress(cp.access, ns, 'vip-b')).toBe('10.90.0.50');
   });
