@@ -4,14 +4,7 @@
  * once the Cluster is gone — the address the claim flow bound to it, and this flow's condition on it.
  */
 import type { Logger } from 'pino';
-import { canonicalIP } from '../ip/index.js';
-import {
-  isAlreadyExists,
-  isConflict,
-  isNotFound,
-  type ResourceDescriptor,
-  splitObjectKey,
-} from '../kube/index.js';
+import { isAlreadyExists, isNotFound, type ResourceDescriptor, splitObjectKey } from '../kube/index.js';
 import { isDeleting, objectKey } from './claim-rules.js';
 import { claimConditions } from './claim-status.js';
 import {
@@ -26,7 +19,8 @@ import {
   requestedAddressPatch,
 } from './cluster-endpoint-rules.js';
 import { type ConditionInput, setCondition } from './conditions.js';
-import type { ControllerContext, LiveAddress, LiveClaim, LiveCluster } from './context.js';
+import { boundAddressOf, deleteOwnClaim, getOrUndefined, ownershipKey } from './consumer-claims.js';
+import type { ControllerContext, LiveClaim, LiveCluster } from './context.js';
 
 /** What the reconciler remembers between reconciles; all of it may be lost (a restart) safely. */
 export interface EndpointState {
@@ -117,7 +111,7 @@ async function createClaim(run: EndpointRun, request: EndpointRequest): Promise<
       ctx.client.get<LiveClaim>(ctx.claimResource, name, cluster.metadata.namespace, run.signal),
     );
   }
-  run.state.owners.set(run.key, ownership(cluster, created));
+  run.state.owners.set(run.key, ownershipKey(cluster, created));
   const pool = `${request.pool.kind} ${request.pool.name}`;
   const claimKey = objectKey(created);
   ctx.metrics.clusterEndpoints.inc({ action: 'claimed' });
@@ -140,7 +134,7 @@ async function createClaim(run: EndpointRun, request: EndpointRequest): Promise<
  */
 async function ownedByCluster(run: EndpointRun, claim: LiveClaim): Promise<true | ClaimOutcome> {
   const { ctx, cluster, state } = run;
-  if (state.owners.get(run.key) === ownership(cluster, claim)) return true;
+  if (state.owners.get(run.key) === ownershipKey(cluster, claim)) return true;
   const { name = '', namespace } = claim.metadata;
   const full =
     claim.metadata.ownerReferences !== undefined
@@ -149,7 +143,7 @@ async function ownedByCluster(run: EndpointRun, claim: LiveClaim): Promise<true 
   if (!full) return { waiting: true };
   const owner = claimOwnership(full, cluster);
   if (owner === 'this') {
-    state.owners.set(run.key, ownership(cluster, full));
+    state.owners.set(run.key, ownershipKey(cluster, full));
     return true;
   }
   if (owner === 'earlier') {
@@ -158,16 +152,12 @@ async function ownedByCluster(run: EndpointRun, claim: LiveClaim): Promise<true 
         { IPAddressClaim: objectKey(full) },
         'the claim belongs to an earlier Cluster of this name; deleting it',
       );
-      await deleteClaim(ctx, full, run.signal);
+      await deleteOwnClaim(ctx, full, run.signal);
     }
     return { waiting: true };
   }
   const message = `IPAddressClaim ${objectKey(full)} exists and is not this Cluster's (it has no owner reference to it): it is left alone, and the control-plane endpoint waits until that claim is renamed or deleted`;
   return { refused: { reason: EndpointReasons.ClaimNameTaken, message } };
-}
-
-function ownership(cluster: LiveCluster, claim: LiveClaim): string {
-  return `${cluster.metadata.uid ?? ''}/${claim.metadata.uid ?? ''}`;
 }
 
 /**
@@ -194,7 +184,7 @@ export async function releaseClaims(
     if (!isNotFound(err)) throw err;
   }
   for (const claim of claims) {
-    if (!(await deleteClaim(ctx, claim, signal))) continue;
+    if (!(await deleteOwnClaim(ctx, claim, signal))) continue;
     ctx.metrics.clusterEndpoints.inc({ action: 'released' });
     log.info(
       { IPAddressClaim: objectKey(claim) },
@@ -203,32 +193,9 @@ export async function releaseClaims(
   }
 }
 
-/** Deletes this very claim (its uid); false when it is gone already or another one has its name. */
-async function deleteClaim(ctx: ControllerContext, claim: LiveClaim, signal: AbortSignal): Promise<boolean> {
-  try {
-    await ctx.client.delete(ctx.claimResource, claim.metadata.name ?? '', claim.metadata.namespace, {
-      preconditions: { uid: claim.metadata.uid ?? '' },
-      signal,
-    });
-    return true;
-  } catch (err) {
-    if (isNotFound(err) || isConflict(err)) return false;
-    throw err;
-  }
-}
-
 /** The address the claim flow bound to the claim, once it did. */
-export async function boundAddress(run: EndpointRun, claim: LiveClaim): Promise<string | undefined> {
-  const ref = claim.status?.addressRef?.name;
-  if (!ref) return undefined;
-  const { ctx } = run;
-  const namespace = claim.metadata.namespace;
-  // The claim's status names the IPAddress made before it; the IPAddress cache may still lag.
-  const address =
-    ctx.addresses.get(`${namespace}/${ref}`) ??
-    (await getOrUndefined(ctx.client.get<LiveAddress>(ctx.addressResource, ref, namespace, run.signal)));
-  const text = address?.spec?.address;
-  return text === undefined ? undefined : (canonicalIP(text) ?? text);
+export function boundAddress(run: EndpointRun, claim: LiveClaim): Promise<string | undefined> {
+  return boundAddressOf(run.ctx, claim, run.signal);
 }
 
 /**
@@ -270,14 +237,5 @@ export async function setClaimCondition(
       {},
       'the served IPAddressClaim keeps no metav1 conditions: endpoints are reported by Events only',
     );
-  }
-}
-
-async function getOrUndefined<T>(read: Promise<T>): Promise<T | undefined> {
-  try {
-    return await read;
-  } catch (err) {
-    if (isNotFound(err)) return undefined;
-    throw err;
   }
 }

@@ -13,12 +13,10 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
-import { canonicalIP } from '../ip/index.js';
 import {
   type Cache,
   compareResourceVersions,
   isAlreadyExists,
-  isConflict,
   isNotFound,
   type ReconcileResult,
   type Reconciler,
@@ -28,7 +26,8 @@ import {
 import { ANNOTATION_REQUESTED_ADDRESS } from './chosen-address.js';
 import { isDeleting, objectKey } from './claim-rules.js';
 import { claimReady, Reasons } from './claim-status.js';
-import type { ControllerContext, LiveAddress, LiveClaim } from './context.js';
+import { boundAddressOf, deleteOwnClaim, getOrUndefined, ownershipKey } from './consumer-claims.js';
+import type { ControllerContext, LiveClaim } from './context.js';
 import type { PoolObject } from './pool-state.js';
 import {
   announcePatch,
@@ -138,7 +137,7 @@ export function serviceLbReconciler(
         : undefined;
     }
     waitingForPool.delete(key);
-    const address = await boundAddress(ctx, outcome.claim, signal);
+    const address = await boundAddressOf(ctx, outcome.claim, signal);
     if (address === undefined) return reportWaiting(run, outcome.claim);
     return assign(run, outcome.claim, address);
   };
@@ -219,7 +218,7 @@ async function createClaim(
       ),
     );
   }
-  run.state.owners.set(run.key, ownership(svc, created));
+  run.state.owners.set(run.key, ownershipKey(svc, created));
   const claimKey = objectKey(created);
   const from = `${pool.kind} ${pool.name}`;
   ctx.metrics.serviceLoadBalancers.inc({ action: 'claimed' });
@@ -242,7 +241,7 @@ async function createClaim(
  */
 async function ownedByService(run: Run, claim: LiveClaim): Promise<true | ClaimOutcome> {
   const { ctx, svc, state } = run;
-  if (state.owners.get(run.key) === ownership(svc, claim)) return true;
+  if (state.owners.get(run.key) === ownershipKey(svc, claim)) return true;
   const { name = '', namespace } = claim.metadata;
   const full =
     claim.metadata.ownerReferences !== undefined
@@ -251,32 +250,15 @@ async function ownedByService(run: Run, claim: LiveClaim): Promise<true | ClaimO
   if (!full) return { waiting: true };
   const owner = serviceClaimOwnership(full, svc);
   if (owner === 'this') {
-    state.owners.set(run.key, ownership(svc, full));
+    state.owners.set(run.key, ownershipKey(svc, full));
     return true;
   }
   if (owner === 'earlier') {
-    if (!isDeleting(full)) await deleteClaim(ctx, full, run.signal);
+    if (!isDeleting(full)) await deleteOwnClaim(ctx, full, run.signal);
     return { waiting: true };
   }
   const message = `IPAddressClaim ${objectKey(full)} exists and is not this Service's (it has no owner reference to it): it is left alone, and the Service waits until that claim is renamed or deleted`;
   return { refused: { reason: ServiceReasons.ClaimNameTaken, message } };
-}
-
-/** The address the claim flow bound to the claim, once it did. */
-async function boundAddress(
-  ctx: ControllerContext,
-  claim: LiveClaim,
-  signal: AbortSignal,
-): Promise<string | undefined> {
-  const ref = claim.status?.addressRef?.name;
-  if (!ref) return undefined;
-  const namespace = claim.metadata.namespace;
-  // The claim's status names the IPAddress made before it; the IPAddress cache may still lag.
-  const address =
-    ctx.addresses.get(`${namespace}/${ref}`) ??
-    (await getOrUndefined(ctx.client.get<LiveAddress>(ctx.addressResource, ref, namespace, signal)));
-  const text = address?.spec?.address;
-  return text === undefined ? undefined : (canonicalIP(text) ?? text);
 }
 
 /** No address yet: the claim's Ready says why, and so does the Service's condition. */
@@ -373,8 +355,8 @@ async function releaseClaims(
     .filter((c) => c.metadata.name === serviceClaimName(name) && !isDeleting(c));
   let released = false;
   for (const claim of claims) {
-    const address = await boundAddress(ctx, claim, signal);
-    if (!(await deleteClaim(ctx, claim, signal))) continue;
+    const address = await boundAddressOf(ctx, claim, signal);
+    if (!(await deleteOwnClaim(ctx, claim, signal))) continue;
     released = true;
     ctx.metrics.serviceLoadBalancers.inc({ action: 'released' });
     const why = svc ? 'the Service is no longer served' : 'the Service is gone';
@@ -383,19 +365,6 @@ async function releaseClaims(
     if (svc) ctx.recorder.normal(svc, ServiceEvents.Released, message);
   }
   return released;
-}
-
-async function deleteClaim(ctx: ControllerContext, claim: LiveClaim, signal: AbortSignal): Promise<boolean> {
-  try {
-    await ctx.client.delete(ctx.claimResource, claim.metadata.name ?? '', claim.metadata.namespace, {
-      preconditions: { uid: claim.metadata.uid ?? '' },
-      signal,
-    });
-    return true;
-  } catch (err) {
-    if (isNotFound(err) || isConflict(err)) return false;
-    throw err;
-  }
 }
 
 /** Ingress (when given) and our condition, in one status write; true when something was written. */
@@ -454,10 +423,6 @@ function forget(state: ServiceLbState, key: string): void {
   state.owners.delete(key);
 }
 
-function ownership(svc: LiveService, claim: LiveClaim): string {
-  return `${svc.metadata.uid ?? ''}/${claim.metadata.uid ?? ''}`;
-}
-
 /** A Service our own write made newer than the cache: its update is on its way, and brings us back. */
 function cacheBehindOwnWrite(state: ServiceLbState, key: string, svc: LiveService): boolean {
   const ours = state.written.get(key);
@@ -466,13 +431,4 @@ function cacheBehindOwnWrite(state: ServiceLbState, key: string, svc: LiveServic
   if (order !== undefined && order < 0) return true;
   state.written.delete(key);
   return false;
-}
-
-async function getOrUndefined<T>(read: Promise<T>): Promise<T | undefined> {
-  try {
-    return await read;
-  } catch (err) {
-    if (isNotFound(err)) return undefined;
-    throw err;
-  }
 }
