@@ -186,7 +186,8 @@ export class ControlPlane {
         `--service-account-issuer=${server}/`,
         `--service-account-key-file=${sa.publicKeyFile}`,
         `--service-account-signing-key-file=${sa.keyFile}`,
-        '--service-cluster-ip-range=10.0.0.0/24',
+        // Room for the Service tests' thousand Services, and dual-stack Services.
+        '--service-cluster-ip-range=10.96.0.0/16,fd00:10:96::/108',
         '--authorization-mode=RBAC',
         '--allow-privileged=true',
         '--disable-admission-plugins=ServiceAccount',
