@@ -1,0 +1,54 @@
+/**
+ * `node dist/kubevip-pools.js [file]` (`npm run kubevip-pools -- [file]`): reads
+ * kube-vip-cloud-provider's ConfigMap, as YAML or JSON, from the file or stdin, and prints the
+ * equivalent pools as YAML (src/install/kubevip-pools.ts says how). Notes go to stderr as warnings
+ * too, so a pipe into a file still shows them. Exit 0 with the pools; 1 when a value is invalid
+ * (each error names its key, nothing is printed to stdout); 2 for a usage error.
+ *
+ *   kubectl get configmap -n kube-system kubevip -o yaml | node dist/kubevip-pools.js > pools.yaml
+ */
+import { readFileSync } from 'node:fs';
+import { parse } from 'yaml';
+import { convertKubeVipConfigMap, renderKubeVipPools } from './install/kubevip-pools.js';
+
+const USAGE = `usage: kubevip-pools [file]
+Reads kube-vip-cloud-provider's ConfigMap (YAML or JSON) from file, or stdin when none is given or
+it is "-", and prints the equivalent InClusterIPPools and GlobalInClusterIPPools as YAML.
+  kubectl get configmap -n kube-system kubevip -o yaml | kubevip-pools > pools.yaml
+`;
+
+function main(args: string[]): number {
+  if (args.includes('-h') || args.includes('--help')) {
+    process.stdout.write(USAGE);
+    return 0;
+  }
+  if (args.length > 1 || (args[0]?.startsWith('-') && args[0] !== '-')) {
+    process.stderr.write(USAGE);
+    return 2;
+  }
+  const file = args[0] ?? '-';
+  let text: string;
+  try {
+    text = readFileSync(file === '-' ? 0 : file, 'utf8');
+  } catch (err) {
+    process.stderr.write(`error: cannot read ${file === '-' ? 'stdin' : file}: ${(err as Error).message}\n`);
+    return 1;
+  }
+  let configMap: unknown;
+  try {
+    configMap = parse(text);
+  } catch (err) {
+    process.stderr.write(
+      `error: ${file === '-' ? 'stdin' : file} is not YAML or JSON: ${(err as Error).message}\n`,
+    );
+    return 1;
+  }
+  const conversion = convertKubeVipConfigMap(configMap);
+  for (const { key, message } of conversion.errors) process.stderr.write(`error: ${key}: ${message}\n`);
+  if (conversion.errors.length > 0) return 1;
+  for (const note of conversion.notes) process.stderr.write(`warning: ${note}\n`);
+  process.stdout.write(renderKubeVipPools(conversion));
+  return 0;
+}
+
+process.exitCode = main(process.argv.slice(2));
