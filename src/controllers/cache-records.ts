@@ -7,7 +7,9 @@
  * Records are read-only like every cached object: writers copy (`[...finalizers, f]`).
  *
  * Kept for a claim: name, namespace, uid (the informer tells incarnations apart), resourceVersion,
- * generation (observedGeneration), deletionTimestamp, finalizers, labels, annotations, spec, status.
+ * generation (observedGeneration), deletionTimestamp, finalizers, labels, annotations, spec, status,
+ * and the owner references of a Service load-balancer claim (a label under KEEP_OWNERS_LABELS):
+ * they say which Services hold it, and there are few such claims.
  * Kept for an IPAddress: the same metadata but generation, plus ownerReferences (adoption checks
  * them), and its spec. Dropped: managedFields, creationTimestamp, a claim's ownerReferences (the
  * machine that made it; nothing here reads them), kubectl's last-applied annotation.
@@ -17,6 +19,11 @@ import type { ObjectMeta, StringInterner } from '../kube/index.js';
 import type { LiveAddress, LiveClaim } from './context.js';
 
 const LAST_APPLIED = 'kubectl.kubernetes.io/last-applied-configuration';
+/** A claim carrying one of these labels keeps its owner references (service-lb-rules.ts). */
+const KEEP_OWNERS_LABELS = [
+  'ipam.cluster.x-k8s.io/service-lb-of',
+  'ipam.cluster.x-k8s.io/service-lb-shared-key',
+];
 
 /** Frozen objects shared by content, bounded like the string table. */
 class SharedObjects {
@@ -117,7 +124,12 @@ export function cacheRecords(strings: StringInterner): RecordMakers {
       return {
         apiVersion: strings.intern(c.apiVersion ?? ''),
         kind: strings.intern(c.kind ?? ''),
-        metadata: metadata(m, m.generation === undefined ? {} : { generation: m.generation }),
+        metadata: metadata(m, {
+          ...(m.generation === undefined ? {} : { generation: m.generation }),
+          ...(m.ownerReferences && KEEP_OWNERS_LABELS.some((l) => m.labels?.[l] !== undefined)
+            ? { ownerReferences: m.ownerReferences }
+            : {}),
+        }),
         spec: c.spec && {
           ...c.spec,
           poolRef: ref(c.spec.poolRef as never) ?? c.spec.poolRef,

@@ -14,7 +14,6 @@ import { CLAIM_POOL_INDEX, type ProviderInformers } from './informers.js';
 import { isOrphanCandidate } from './orphans.js';
 import { bitmapAllocator, PoolRegistry } from './pool-registry.js';
 import type { PoolState } from './pool-state.js';
-import { claimServiceIndex } from './service-lb-rules.js';
 
 export interface HandlerDeps {
   registry: PoolRegistry;
@@ -23,8 +22,8 @@ export interface HandlerDeps {
   enqueue(key: string): void;
   /** Queues a Cluster key for the control-plane endpoint controller (undefined: nothing). */
   enqueueEndpoint(clusterKey: string | undefined): void;
-  /** Queues a Service key for the load-balancer controller (undefined: nothing). */
-  enqueueService(serviceKey: string | undefined): void;
+  /** A claim changed: the load-balancer controller queues the Services it is the address of. */
+  serviceClaimChanged(claim: LiveClaim): void;
   /** A claim of ours changed: one naming a Cluster may mean Cluster API just arrived. */
   claimSeen(claim: LiveClaim): void;
 }
@@ -39,7 +38,7 @@ export function addInformerHandlers(
   deps: HandlerDeps,
 ): void {
   const { claims, addresses, pools, namespaces } = informers;
-  const { registry, started, enqueue, enqueueEndpoint, enqueueService } = deps;
+  const { registry, started, enqueue, enqueueEndpoint, serviceClaimChanged } = deps;
   const enqueuePool = (poolKey: string) => {
     for (const c of claims.cache.byIndex(CLAIM_POOL_INDEX, poolKey)) enqueue(objectKey(c));
   };
@@ -47,7 +46,7 @@ export function addInformerHandlers(
   const claimChanged = (c: LiveClaim) => {
     if (!started()) return;
     enqueueEndpoint(claimEndpointIndex(c)[0]);
-    enqueueService(claimServiceIndex(c)[0]);
+    serviceClaimChanged(c);
     if (!handlesPoolRef(c.spec?.poolRef)) return;
     deps.claimSeen(c);
     enqueue(objectKey(c));
@@ -61,7 +60,7 @@ export function addInformerHandlers(
     onDelete: (c) => {
       if (!started()) return;
       enqueueEndpoint(claimEndpointIndex(c)[0]);
-      enqueueService(claimServiceIndex(c)[0]);
+      serviceClaimChanged(c);
       if (handlesPoolRef(c.spec?.poolRef)) enqueue(objectKey(c));
     },
   });

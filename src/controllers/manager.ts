@@ -329,8 +329,9 @@ export class Manager {
         started: () => this.started,
         enqueue,
         enqueueEndpoint,
-        enqueueService: (key) =>
-          key !== undefined && this.leading && this.serviceLoadBalancers?.queue.add(key),
+        serviceClaimChanged: (c) => {
+          if (this.leading) this.serviceLoadBalancers?.claimChanged(c);
+        },
         claimSeen: (c) => clusters.claimSeen(c),
       },
     );

@@ -6,13 +6,12 @@ import {
   isServed,
   type LiveService,
   type PoolCandidate,
-  requestedServiceAddress,
-  SERVICE_LB_CONDITION,
   type ServiceObject,
   serviceClaimOwnership,
   serviceKeyOfChange,
   statusPatch,
 } from './service-lb-rules.js';
+import { SERVICE_LB_CONDITION } from './service-lb-slots.js';
 
 const CLASS = 'ipam.cluster.x-k8s.io/in-cluster';
 
@@ -57,48 +56,15 @@ describe('isServed', () => {
   });
 });
 
-describe('requestedServiceAddress', () => {
-  it('reads spec.loadBalancerIP and the pinning annotations, the entry of the Service family from a list', () => {
-    expect(requestedServiceAddress(service({ spec: { loadBalancerIP: '10.0.0.5' } }))).toBe('10.0.0.5');
-    expect(requestedServiceAddress(service({ annotations: { 'lbipam.cilium.io/ips': '10.0.0.6' } }))).toBe(
-      '10.0.0.6',
-    );
-    const dual = service({
-      annotations: { 'metallb.io/loadBalancerIPs': '10.0.0.7, fd00::7' },
-      spec: { ipFamilies: ['IPv6', 'IPv4'] },
-    });
-    expect(requestedServiceAddress(dual)).toBe('fd00::7');
-    expect(requestedServiceAddress(service())).toBeUndefined();
-  });
-
-  it('refuses pins that disagree, and takes pins that agree', () => {
-    const agree = service({
-      spec: { loadBalancerIP: '10.0.0.5' },
-      annotations: { 'kube-vip.io/loadbalancerIPs': '10.0.0.5' },
-    });
-    expect(requestedServiceAddress(agree)).toBe('10.0.0.5');
-    const disagree = service({
-      spec: { loadBalancerIP: '10.0.0.5' },
-      annotations: { 'metallb.universe.tf/loadBalancerIPs': '10.0.0.6' },
-    });
-    expect(requestedServiceAddress(disagree)).toMatchObject({ reason: 'ConflictingRequestedAddresses' });
-  });
-
-  it('adopts the address the Service carries in status.loadBalancer.ingress when nothing pins one', () => {
-    const carried = service({ status: { loadBalancer: { ingress: [{ ip: '10.0.0.8' }] } } });
-    expect(requestedServiceAddress(carried)).toBe('10.0.0.8');
-  });
-});
-
 describe('choosePool', () => {
   const ns = { team: 'a' };
   it('takes the annotation, refusing one that names no IP pool', () => {
     const named = service({ annotations: { 'ipam.cluster.x-k8s.io/pool': 'GlobalInClusterIPPool/g' } });
-    expect(choosePool(named, [], ns, undefined)).toEqual({
+    expect(choosePool(named, [], ns, undefined, undefined)).toEqual({
       pool: { kind: 'GlobalInClusterIPPool', name: 'g' },
     });
     const bad = service({ annotations: { 'ipam.cluster.x-k8s.io/pool': 'InClusterPrefixPool/x' } });
-    expect(choosePool(bad, [], ns, undefined)).toMatchObject({ reason: 'InvalidPoolAnnotation' });
+    expect(choosePool(bad, [], ns, undefined, undefined)).toMatchObject({ reason: 'InvalidPoolAnnotation' });
   });
 
   it('takes a labelled pool of the namespace first, then global ones the selector admits, by name, with a free address', () => {
@@ -114,32 +80,36 @@ describe('choosePool', () => {
       pool({ name: 'y-other-namespace', namespace: 'b' }),
       pool({ name: 'unlabelled', labels: {} }),
     ];
-    expect(choosePool(service(), pools, ns, undefined)).toEqual({
+    expect(choosePool(service(), pools, ns, undefined, undefined)).toEqual({
       pool: { kind: 'GlobalInClusterIPPool', name: 'b-global' },
     });
-    expect(choosePool(service(), [...pools, pool({ name: 'm-local' })], ns, undefined)).toEqual({
+    expect(choosePool(service(), [...pools, pool({ name: 'm-local' })], ns, undefined, undefined)).toEqual({
       pool: { kind: 'InClusterIPPool', name: 'm-local' },
     });
   });
 
   it('takes the pool of the Service family, and for a requested address the pool that contains it', () => {
     const pools = [pool({ name: 'v4' }), pool({ name: 'v6', addresses: ['fd00::1-fd00::9'] })];
-    expect(choosePool(service({ spec: { ipFamilies: ['IPv6'] } }), pools, ns, undefined)).toEqual({
+    expect(choosePool(service({ spec: { ipFamilies: ['IPv6'] } }), pools, ns, undefined, 6)).toEqual({
       pool: { kind: 'InClusterIPPool', name: 'v6' },
     });
     const full = [pool({ name: 'full', free: 0n })];
-    expect(choosePool(service(), full, ns, '10.0.0.3')).toEqual({
+    expect(choosePool(service(), full, ns, '10.0.0.3', undefined)).toEqual({
       pool: { kind: 'InClusterIPPool', name: 'full' },
     });
-    expect(choosePool(service(), full, ns, '10.1.0.3')).toMatchObject({ reason: 'NoPoolAvailable' });
-    expect(choosePool(service(), full, ns, undefined)).toMatchObject({ reason: 'NoPoolAvailable' });
+    expect(choosePool(service(), full, ns, '10.1.0.3', undefined)).toMatchObject({
+      reason: 'NoPoolAvailable',
+    });
+    expect(choosePool(service(), full, ns, undefined, undefined)).toMatchObject({
+      reason: 'NoPoolAvailable',
+    });
   });
 });
 
 describe('what is written on the Service', () => {
   it('announces the address with kube-vip annotation and label, once', () => {
     const svc = service();
-    expect(announcePatch(svc, '10.0.0.1')).toEqual({
+    expect(announcePatch(svc, ['10.0.0.1'])).toEqual({
       metadata: {
         resourceVersion: '7',
         annotations: { 'kube-vip.io/loadbalancerIPs': '10.0.0.1' },
@@ -148,7 +118,7 @@ describe('what is written on the Service', () => {
     });
     const done = service({ annotations: { 'kube-vip.io/loadbalancerIPs': '10.0.0.1' } });
     done.metadata.labels = { implementation: 'kube-vip' };
-    expect(announcePatch(done, '10.0.0.1')).toBeUndefined();
+    expect(announcePatch(done, ['10.0.0.1'])).toBeUndefined();
   });
 
   it('writes ingress and condition, and nothing when both are in place', () => {
@@ -158,7 +128,7 @@ describe('what is written on the Service', () => {
       reason: 'AddressAssigned',
       message: 'm',
     };
-    const patch = statusPatch(service(), '10.0.0.1', condition) as {
+    const patch = statusPatch(service(), ['10.0.0.1'], condition) as {
       status: { loadBalancer: unknown; conditions: { type: string }[] };
     };
     expect(patch.status.loadBalancer).toEqual({ ingress: [{ ip: '10.0.0.1', ipMode: 'VIP' }] });
@@ -169,7 +139,17 @@ describe('what is written on the Service', () => {
         conditions: [{ ...condition, lastTransitionTime: 't' }],
       },
     });
-    expect(statusPatch(written, '10.0.0.1', condition)).toBeUndefined();
+    expect(statusPatch(written, ['10.0.0.1'], condition)).toBeUndefined();
+    // Dual-stack: both, in the Service's family order; one gone is written again.
+    const dual = statusPatch(written, ['10.0.0.1', 'fd00::1'], condition) as {
+      status: { loadBalancer: unknown };
+    };
+    expect(dual.status.loadBalancer).toEqual({
+      ingress: [
+        { ip: '10.0.0.1', ipMode: 'VIP' },
+        { ip: 'fd00::1', ipMode: 'VIP' },
+      ],
+    });
   });
 
   it('takes off only what it wrote, and nothing from a Service it never wrote', () => {
@@ -214,15 +194,32 @@ describe('what is written on the Service', () => {
 describe('claims and keys', () => {
   it('knows its own claim by label and owner uid', () => {
     const svc = service();
+    const own = { shared: undefined };
     const claim = (uid: string) => ({
       metadata: {
         labels: { 'ipam.cluster.x-k8s.io/service-lb-of': 'web' },
         ownerReferences: [{ apiVersion: 'v1', kind: 'Service', name: 'web', uid }],
       },
     });
-    expect(serviceClaimOwnership(claim('u1'), svc)).toBe('this');
-    expect(serviceClaimOwnership(claim('u0'), svc)).toBe('earlier');
-    expect(serviceClaimOwnership({ metadata: {} }, svc)).toBe('none');
+    expect(serviceClaimOwnership(claim('u1'), svc, own)).toBe('this');
+    expect(serviceClaimOwnership(claim('u0'), svc, own)).toBe('earlier');
+    expect(serviceClaimOwnership({ metadata: {} }, svc, own)).toBe('none');
+  });
+
+  it("knows its key's shared claim by label and annotation, and whether it owns it already", () => {
+    const svc = service();
+    const slot = { shared: { key: 'Web Front', label: 'web-front-0123456789' } };
+    const claim = (key: string, uid: string) => ({
+      metadata: {
+        labels: { 'ipam.cluster.x-k8s.io/service-lb-shared-key': 'web-front-0123456789' },
+        annotations: { 'ipam.cluster.x-k8s.io/shared-ip-key': key },
+        ownerReferences: [{ apiVersion: 'v1', kind: 'Service', name: 'other', uid }],
+      },
+    });
+    expect(serviceClaimOwnership(claim('Web Front', 'u9'), svc, slot)).toBe('group');
+    expect(serviceClaimOwnership(claim('Web Front', 'u1'), svc, slot)).toBe('this');
+    // The same label from another key (a hash collision, or a hand-made claim): not ours.
+    expect(serviceClaimOwnership(claim('web front', 'u9'), svc, slot)).toBe('none');
   });
 
   it('queues served Services, those it wrote on and those with a claim', () => {

@@ -13,10 +13,18 @@ import {
 } from '../api/constants.js';
 import type { ObjectMeta as ApiObjectMeta, Condition, OwnerReference } from '../api/meta.js';
 import { type LabelSelector, selectorMatches } from '../api/selector.js';
-import { canonicalIP, type IPFamily, parseEntry, parseIP } from '../ip/index.js';
+import { type IPFamily, parseEntry, parseIP } from '../ip/index.js';
 import { ANNOTATION_REQUESTED_ADDRESS } from './chosen-address.js';
 import { type ConditionInput, setCondition } from './conditions.js';
 import type { Live, LiveClaim } from './context.js';
+import {
+  ANNOTATION_KUBE_VIP_IPS,
+  ANNOTATION_SHARED_IP_KEY,
+  familyOf,
+  LABEL_SERVICE_LB_SHARED_KEY,
+  SERVICE_LB_CONDITION,
+  type ServiceSlot,
+} from './service-lb-slots.js';
 
 /** `<Kind>/<name>` of the pool a Service's address comes from (a namespaced kind: its namespace). */
 export const ANNOTATION_SERVICE_POOL = 'ipam.cluster.x-k8s.io/pool';
@@ -24,37 +32,28 @@ export const ANNOTATION_SERVICE_POOL = 'ipam.cluster.x-k8s.io/pool';
 export const LABEL_SERVICE_LB_POOL = 'ipam.cluster.x-k8s.io/service-lb';
 /** On the claim: the name of the Service it is the address of. */
 export const LABEL_SERVICE_LB_OF = 'ipam.cluster.x-k8s.io/service-lb-of';
-/**
- * The claim is `<service>` + this. A dot never comes out of the dash-built names of other
- * consumers (CAPV, CAPM3), nor out of a Service name (a DNS label); a claim of this name that the
- * Service does not own is never taken over anyway.
- */
-export const SERVICE_CLAIM_SUFFIX = '.service-lb';
-/** kube-vip announces the address in this annotation, as kube-vip-cloud-provider writes it. */
-export const ANNOTATION_KUBE_VIP_IPS = 'kube-vip.io/loadbalancerIPs';
 export const LABEL_IMPLEMENTATION = 'implementation';
 export const IMPLEMENTATION_KUBE_VIP = 'kube-vip';
-/** Annotations of other load-balancer implementations that pin a Service's address. */
-const PIN_ANNOTATIONS = [
-  'metallb.io/loadBalancerIPs',
-  'metallb.universe.tf/loadBalancerIPs',
-  'lbipam.cilium.io/ips',
-] as const;
-/** Our condition in the Service's status.conditions. */
-export const SERVICE_LB_CONDITION = 'ipam.cluster.x-k8s.io/LoadBalancerAddress';
-
 /** The claims' index by the Service whose address they are (`namespace/name`). */
 export const CLAIM_SERVICE_INDEX = 'serviceLbOf';
 
+/** A Service's own claim by its label; a shared claim by every Service owning it. */
 export function claimServiceIndex(claim: LiveClaim): string[] {
-  const of = claim.metadata.labels?.[LABEL_SERVICE_LB_OF];
-  return of ? [`${claim.metadata.namespace}/${of}`] : [];
+  const { labels, namespace, ownerReferences } = claim.metadata;
+  const of = labels?.[LABEL_SERVICE_LB_OF];
+  if (of) return [`${namespace}/${of}`];
+  if (labels?.[LABEL_SERVICE_LB_SHARED_KEY] === undefined) return [];
+  return (ownerReferences ?? []).filter(isServiceRef).map((r) => `${namespace}/${r.name}`);
 }
+
+const isServiceRef = (r: OwnerReference) => r.kind === 'Service' && r.apiVersion === 'v1';
 
 export const ServiceEvents = {
   Claimed: 'LoadBalancerAddressClaimed',
   Assigned: 'LoadBalancerAddressAssigned',
   Released: 'LoadBalancerAddressReleased',
+  /** A bound Service's pin changed: its address is kept (as for claims). */
+  PinIgnored: 'RequestedAddressIgnored',
 } as const;
 
 export const ServiceReasons = {
@@ -64,6 +63,8 @@ export const ServiceReasons = {
   NoPool: 'NoPoolAvailable',
   ConflictingRequests: 'ConflictingRequestedAddresses',
   ClaimNameTaken: 'LoadBalancerClaimNameTaken',
+  SharingConflict: 'SharingConflict',
+  InvalidRequestedAddress: 'InvalidRequestedAddress',
 } as const;
 
 /** What of a core v1 Service this flow reads and writes. */
@@ -76,6 +77,10 @@ export interface ServiceObject {
     loadBalancerClass?: string;
     loadBalancerIP?: string;
     ipFamilies?: string[];
+    ipFamilyPolicy?: string;
+    ports?: { port?: number; protocol?: string }[];
+    externalTrafficPolicy?: string;
+    selector?: Record<string, string>;
   };
   status?: {
     loadBalancer?: { ingress?: { ip?: string; hostname?: string; ipMode?: string }[] };
@@ -96,58 +101,7 @@ export function isServed(svc: ServiceObject | undefined, opts: ServiceLbOptions)
   return cls === undefined || cls === '' ? opts.serveDefault : cls === opts.className;
 }
 
-export function serviceClaimName(serviceName: string): string {
-  return `${serviceName}${SERVICE_CLAIM_SUFFIX}`;
-}
-
 export type Refusal = { refused: true; reason: string; message: string };
-
-/** The family of the Service's address: the first of spec.ipFamilies (undefined: the pool's). */
-export function serviceFamily(svc: ServiceObject): IPFamily | undefined {
-  const first = svc.spec?.ipFamilies?.[0];
-  return first === 'IPv6' ? 6 : first === 'IPv4' ? 4 : undefined;
-}
-
-function familyOf(address: string): IPFamily | undefined {
-  const ip = parseIP(address);
-  return ip.ok ? ip.value.family : undefined;
-}
-
-/**
- * The address a Service asks for, single-stack: spec.loadBalancerIP and the pinning annotations of
- * kube-vip, MetalLB and Cilium (a list: the entry of the Service's family); without any, the
- * address it already carries in status.loadBalancer.ingress (kube-vip-cloud-provider's, adopted).
- * Pins that disagree are refused: none of them is assigned.
- */
-export function requestedServiceAddress(svc: ServiceObject): string | Refusal | undefined {
-  const family = serviceFamily(svc);
-  const annotations = svc.metadata?.annotations ?? {};
-  const sources: [string, string][] = [];
-  const lbIP = svc.spec?.loadBalancerIP?.trim();
-  if (lbIP) sources.push(['spec.loadBalancerIP', lbIP]);
-  for (const name of [ANNOTATION_KUBE_VIP_IPS, ...PIN_ANNOTATIONS]) {
-    const list = (annotations[name] ?? '')
-      .split(',')
-      .map((s) => s.trim())
-      .filter((s) => s !== '');
-    const pick = list.find((a) => family === undefined || familyOf(a) === family) ?? list[0];
-    if (pick !== undefined) sources.push([`annotation ${name}`, pick]);
-  }
-  const distinct = new Set(sources.map(([, a]) => canonicalIP(a) ?? a));
-  if (distinct.size > 1) {
-    return {
-      refused: true,
-      reason: ServiceReasons.ConflictingRequests,
-      message: `the Service asks for different addresses (${sources.map(([s, a]) => `${s} ${a}`).join(', ')}): none of them is assigned until they agree`,
-    };
-  }
-  const [asked] = distinct;
-  if (asked !== undefined) return asked;
-  const held = svc.status?.loadBalancer?.ingress
-    ?.map((i) => i.ip)
-    .find((ip): ip is string => !!ip && (family === undefined || familyOf(ip) === family));
-  return held === undefined ? undefined : (canonicalIP(held) ?? held);
-}
 
 /** A pool as the choice sees it (from the registry). */
 export interface PoolCandidate {
@@ -186,17 +140,18 @@ function poolContains(p: PoolCandidate, address: string): boolean {
 }
 
 /**
- * The pool of a Service's new claim: the one its annotation names, else the pools labelled
- * `ipam.cluster.x-k8s.io/service-lb: "true"` — namespaced ones of its namespace first, then global
- * ones whose namespaceSelector admits it, each by name — the first of the Service's family with a
- * free address (or, for a requested address, the first that contains it: the claim flow then says
- * whether it is free).
+ * The pool of a new claim of a Service (in `family`): the one its annotation names, else the pools
+ * labelled `ipam.cluster.x-k8s.io/service-lb: "true"` — namespaced ones of its namespace first,
+ * then global ones whose namespaceSelector admits it, each by name — the first of the family with
+ * a free address (or, for a requested address, the first that contains it: the claim flow then
+ * says whether it is free).
  */
 export function choosePool(
   svc: ServiceObject,
   pools: Iterable<PoolCandidate>,
   namespaceLabels: Record<string, string> | undefined,
   requested: string | undefined,
+  family: IPFamily | undefined,
 ): PoolChoice {
   const namespace = svc.metadata?.namespace ?? '';
   const named = svc.metadata?.annotations?.[ANNOTATION_SERVICE_POOL];
@@ -212,7 +167,7 @@ export function choosePool(
       };
     return { pool: { kind, name } };
   }
-  const family = requested !== undefined ? familyOf(requested) : serviceFamily(svc);
+  const wanted = requested !== undefined ? familyOf(requested) : family;
   const labelled = [...pools].filter(
     (p) => isIPPoolKind(p.kind) && p.labels?.[LABEL_SERVICE_LB_POOL] === 'true' && p.valid,
   );
@@ -226,13 +181,13 @@ export function choosePool(
   const fits = (p: PoolCandidate) =>
     requested !== undefined
       ? poolContains(p, requested)
-      : p.free > 0n && (family === undefined || poolFamily(p) === family);
+      : p.free > 0n && (wanted === undefined || poolFamily(p) === wanted);
   const chosen = ordered.find(fits);
   if (chosen) return { pool: { kind: chosen.kind, name: chosen.name } };
   const what =
     requested !== undefined
       ? `contains ${requested}`
-      : `has a free ${family === undefined ? '' : `IPv${family} `}address`;
+      : `has a free ${wanted === undefined ? '' : `IPv${wanted} `}address`;
   return {
     refused: true,
     reason: ServiceReasons.NoPool,
@@ -240,8 +195,11 @@ export function choosePool(
   };
 }
 
-/** The Service as controller owner of its claim, so that the garbage collector releases it too. */
-export function serviceOwnerReference(svc: LiveService): OwnerReference {
+/**
+ * The Service as owner of its claim, so that the garbage collector releases it too: the
+ * controller of its own claim, one owner among the sharers of a shared one.
+ */
+export function serviceOwnerReference(svc: LiveService, controller = true): OwnerReference {
   // No blockOwnerDeletion: setting it needs the right to update services/finalizers where the
   // OwnerReferencesPermissionEnforcement admission plugin runs, and the role has no such right.
   // It matters for foreground deletion alone, which then need not wait for the claim.
@@ -250,82 +208,115 @@ export function serviceOwnerReference(svc: LiveService): OwnerReference {
     kind: 'Service',
     name: svc.metadata.name ?? '',
     uid: svc.metadata.uid ?? '',
-    controller: true,
+    ...(controller ? { controller: true } : {}),
   };
 }
 
-/** Whose claim this is: `this` Service, an `earlier` Service of the same name, or `none`. */
+/**
+ * Whose claim this is. A Service's own: `this` Service, an `earlier` Service of the same name, or
+ * `none` (someone else's). A shared one: `this` when the Service owns it, `group` when it is its
+ * key's claim the Service does not own yet, `none` when it is not that key's.
+ */
 export function serviceClaimOwnership(
-  claim: { metadata?: { labels?: Record<string, string>; ownerReferences?: OwnerReference[] } },
+  claim: {
+    metadata?: {
+      labels?: Record<string, string>;
+      annotations?: Record<string, string>;
+      ownerReferences?: OwnerReference[];
+    };
+  },
   svc: LiveService,
-): 'this' | 'earlier' | 'none' {
+  slot: Pick<ServiceSlot, 'shared'>,
+): 'this' | 'earlier' | 'group' | 'none' {
   const name = svc.metadata.name;
+  const refs = (claim.metadata?.ownerReferences ?? []).filter(isServiceRef);
+  if (slot.shared) {
+    const meta = claim.metadata;
+    if (
+      meta?.labels?.[LABEL_SERVICE_LB_SHARED_KEY] !== slot.shared.label ||
+      meta.annotations?.[ANNOTATION_SHARED_IP_KEY] !== slot.shared.key
+    )
+      return 'none';
+    return refs.some((r) => r.uid === svc.metadata.uid) ? 'this' : 'group';
+  }
   if (claim.metadata?.labels?.[LABEL_SERVICE_LB_OF] !== name) return 'none';
-  const ref = claim.metadata?.ownerReferences?.find(
-    (r) => r.kind === 'Service' && r.apiVersion === 'v1' && r.name === name,
-  );
+  const ref = refs.find((r) => r.name === name);
   if (!ref) return 'none';
   return ref.uid === svc.metadata.uid ? 'this' : 'earlier';
 }
 
-/** The claim made for a Service: in its namespace, owned by it, labelled with its name. */
+/**
+ * The claim made for a Service's address in one family: in its namespace, owned by it. Its own
+ * is labelled with its name; a shared one with its key (the key itself in an annotation: the label
+ * may be a hash of it), and each sharer is added as an owner.
+ */
 export function desiredServiceClaim(
   svc: LiveService,
+  slot: ServiceSlot,
   pool: { kind: string; name: string },
   requested: string | undefined,
   claimApiVersion: string,
   watchFilter: string | undefined,
 ): IPAddressClaim {
   const name = svc.metadata.name ?? '';
+  const filter: Record<string, string> = watchFilter ? { [LABEL_WATCH_FILTER]: watchFilter } : {};
+  const annotations = {
+    ...(slot.shared ? { [ANNOTATION_SHARED_IP_KEY]: slot.shared.key } : {}),
+    ...(requested === undefined ? {} : { [ANNOTATION_REQUESTED_ADDRESS]: requested }),
+  };
   return {
     apiVersion: claimApiVersion,
     kind: KIND_IP_ADDRESS_CLAIM,
     metadata: {
-      name: serviceClaimName(name),
+      name: slot.claimName,
       namespace: svc.metadata.namespace ?? '',
-      labels: { [LABEL_SERVICE_LB_OF]: name, ...(watchFilter ? { [LABEL_WATCH_FILTER]: watchFilter } : {}) },
-      ...(requested === undefined ? {} : { annotations: { [ANNOTATION_REQUESTED_ADDRESS]: requested } }),
-      ownerReferences: [serviceOwnerReference(svc)],
+      labels: slot.shared
+        ? { [LABEL_SERVICE_LB_SHARED_KEY]: slot.shared.label, ...filter }
+        : { [LABEL_SERVICE_LB_OF]: name, ...filter },
+      ...(Object.keys(annotations).length ? { annotations } : {}),
+      ownerReferences: [serviceOwnerReference(svc, !slot.shared)],
     },
     spec: { poolRef: { apiGroup: IPAM_GROUP, kind: pool.kind, name: pool.name } },
   };
 }
 
-/** The merge patch of the Service's metadata that announces `address` to kube-vip; undefined: in place. */
-export function announcePatch(svc: LiveService, address: string): object | undefined {
+/** The merge patch of the Service's metadata announcing `addresses` to kube-vip; undefined: in place. */
+export function announcePatch(svc: LiveService, addresses: readonly string[]): object | undefined {
   const annotations = svc.metadata.annotations ?? {};
   const labels = svc.metadata.labels ?? {};
+  const value = addresses.join(',');
   if (
-    annotations[ANNOTATION_KUBE_VIP_IPS] === address &&
+    annotations[ANNOTATION_KUBE_VIP_IPS] === value &&
     labels[LABEL_IMPLEMENTATION] === IMPLEMENTATION_KUBE_VIP
   )
     return undefined;
   return {
     metadata: {
       resourceVersion: svc.metadata.resourceVersion,
-      annotations: { [ANNOTATION_KUBE_VIP_IPS]: address },
+      annotations: { [ANNOTATION_KUBE_VIP_IPS]: value },
       labels: { [LABEL_IMPLEMENTATION]: IMPLEMENTATION_KUBE_VIP },
     },
   };
 }
 
 /**
- * The status merge patch: ingress (when an address is given) and our condition; undefined when
- * both are as they should be. The condition list goes whole, guarded by the resourceVersion, so
- * a condition someone else added meanwhile is never dropped (the write fails and is planned again).
+ * The status merge patch: ingress (when addresses are given: exactly those) and our condition;
+ * undefined when both are as they should be. The condition list goes whole, guarded by the
+ * resourceVersion, so a condition someone else added meanwhile is never dropped (the write fails
+ * and is planned again).
  */
 export function statusPatch(
   svc: LiveService,
-  address: string | undefined,
+  addresses: readonly string[] | undefined,
   condition: ConditionInput,
 ): object | undefined {
   const ingress = svc.status?.loadBalancer?.ingress ?? [];
   const ingressDone =
-    address === undefined ||
-    (ingress.length === 1 &&
-      ingress[0]?.ip === address &&
-      ingress[0]?.ipMode === 'VIP' &&
-      !ingress[0]?.hostname);
+    addresses === undefined ||
+    (ingress.length === addresses.length &&
+      addresses.every(
+        (a, i) => ingress[i]?.ip === a && ingress[i]?.ipMode === 'VIP' && !ingress[i]?.hostname,
+      ));
   const conditions = setCondition(svc.status?.conditions, {
     ...condition,
     observedGeneration: svc.metadata.generation,
@@ -334,7 +325,9 @@ export function statusPatch(
   return {
     metadata: { resourceVersion: svc.metadata.resourceVersion },
     status: {
-      ...(ingressDone ? {} : { loadBalancer: { ingress: [{ ip: address, ipMode: 'VIP' }] } }),
+      ...(ingressDone
+        ? {}
+        : { loadBalancer: { ingress: (addresses ?? []).map((ip) => ({ ip, ipMode: 'VIP' })) } }),
       ...(conditions ? { conditions } : {}),
     },
   };
@@ -342,24 +335,35 @@ export function statusPatch(
 
 /**
  * What to take off a Service that is no longer served: our condition, and — when it says we
- * assigned `address` — the ingress of that address, kube-vip's annotation and label. Only ours:
- * a Service we never wrote (no condition) is left as it is.
+ * assigned the addresses kube-vip's annotation names — their ingress, that annotation and label.
+ * Only ours: a Service we never wrote (no condition) is left as it is. With `keepCondition`, the
+ * condition stays (a Service still served that lost its address writes the reason next).
  */
-export function cleanupPatches(svc: LiveService): { metadata?: object; status?: object } {
+export function cleanupPatches(
+  svc: LiveService,
+  keepCondition = false,
+): { metadata?: object; status?: object } {
   const ours = svc.status?.conditions?.find((c) => c.type === SERVICE_LB_CONDITION);
   if (!ours) return {};
   const rv = svc.metadata.resourceVersion;
-  const address = svc.metadata.annotations?.[ANNOTATION_KUBE_VIP_IPS];
+  const announced = svc.metadata.annotations?.[ANNOTATION_KUBE_VIP_IPS];
+  const assigned = ours.status === 'True' && announced !== undefined;
+  const addresses = new Set(assigned ? announced.split(',') : []);
   const ingress = svc.status?.loadBalancer?.ingress ?? [];
-  const kept = address === undefined ? ingress : ingress.filter((i) => i.ip !== address);
+  const kept = ingress.filter((i) => !addresses.has(i.ip ?? ''));
+  const ingressPatch =
+    kept.length !== ingress.length ? { loadBalancer: { ingress: kept.length ? kept : null } } : {};
+  if (keepCondition && !assigned) return {};
   const status = {
     metadata: { resourceVersion: rv },
     status: {
-      conditions: (svc.status?.conditions ?? []).filter((c) => c.type !== SERVICE_LB_CONDITION),
-      ...(kept.length !== ingress.length ? { loadBalancer: { ingress: kept.length ? kept : null } } : {}),
+      ...(keepCondition
+        ? {}
+        : { conditions: (svc.status?.conditions ?? []).filter((c) => c.type !== SERVICE_LB_CONDITION) }),
+      ...ingressPatch,
     },
   };
-  if (ours.status !== 'True' || address === undefined) return { status };
+  if (!assigned) return { status };
   const labels = svc.metadata.labels ?? {};
   return {
     status,

@@ -16,10 +16,16 @@ import {
 } from './service-lb.js';
 import {
   CLAIM_SERVICE_INDEX,
+  claimServiceIndex,
   type LiveService,
   type ServiceLbOptions,
   serviceKeyOfChange,
 } from './service-lb-rules.js';
+import {
+  LABEL_SERVICE_LB_SHARED_KEY,
+  SERVICE_SHARING_INDEX,
+  serviceSharingIndex,
+} from './service-lb-slots.js';
 
 export class ServiceLoadBalancers {
   /** Services (namespace/name) whose load-balancer address to reconcile. */
@@ -55,11 +61,20 @@ export class ServiceLoadBalancers {
       namespace: opts.namespace,
       logger: opts.log,
       transform: opts.transform,
+      indexers: { [SERVICE_SHARING_INDEX]: serviceSharingIndex },
     });
     const hasClaim = (key: string) => opts.claims.byIndex(CLAIM_SERVICE_INDEX, key).length > 0;
     const changed = (old: LiveService | undefined, svc: LiveService | undefined) => {
       const key = serviceKeyOfChange(old, svc, this.options, hasClaim);
-      if (key !== undefined && opts.leading()) this.queue.add(key);
+      if (key === undefined || !opts.leading()) return;
+      this.queue.add(key);
+      // Its sharers, before and after: a port, pin or key that changed, or a sharer that went,
+      // may let a waiting one share, or make one lose.
+      const groups = new Set([
+        ...(old ? serviceSharingIndex(old) : []),
+        ...(svc ? serviceSharingIndex(svc) : []),
+      ]);
+      for (const group of groups) this.enqueueGroup(group);
     };
     informer.addHandlers({
       onAdd: (s) => changed(undefined, s),
@@ -96,6 +111,18 @@ export class ServiceLoadBalancers {
       metrics: this.metrics,
       log,
     });
+  }
+
+  /** A claim of Services changed: its owners, and for a shared one every Service of its key. */
+  claimChanged(claim: LiveClaim): void {
+    for (const key of claimServiceIndex(claim)) this.queue.add(key);
+    const label = claim.metadata.labels?.[LABEL_SERVICE_LB_SHARED_KEY];
+    if (label !== undefined) this.enqueueGroup(`${claim.metadata.namespace}/${label}`);
+  }
+
+  private enqueueGroup(group: string): void {
+    for (const s of this.informer?.cache.byIndex(SERVICE_SHARING_INDEX, group) ?? [])
+      this.queue.add(`${s.metadata.namespace}/${s.metadata.name}`);
   }
 
   /** A pool freed an address, or was made or changed: Services that found no pool look again. */

@@ -7,16 +7,17 @@
  * claim and reads back what the claim flow wrote, so the one place that proves no address goes out
  * twice stays the only one.
  *
- * The steps, top-down: the Service gone or no longer served → its claim released and what we wrote
- * taken off; the address it asks for; its claim (the pool chosen once, as the claim is made); the
- * bound address; the writes, or why there is no address yet.
+ * The steps, top-down: the Service gone or no longer served → its claims released and what we
+ * wrote taken off; its sharing group's verdict; the claims it no longer needs given up; per IP
+ * family, the address it asks for and its claim (service-lb-claims.ts); the bound addresses
+ * written, or why there are none (yet).
  */
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
+import type { IPFamily } from '../ip/index.js';
 import {
   type Cache,
   compareResourceVersions,
-  isAlreadyExists,
   isNotFound,
   type ReconcileResult,
   type Reconciler,
@@ -25,28 +26,36 @@ import {
 } from '../kube/index.js';
 import { ANNOTATION_REQUESTED_ADDRESS } from './chosen-address.js';
 import { isDeleting, objectKey } from './claim-rules.js';
-import { claimReady, Reasons } from './claim-status.js';
-import { boundAddressOf, deleteOwnClaim, getOrUndefined, ownershipKey } from './consumer-claims.js';
 import type { ControllerContext, LiveClaim } from './context.js';
-import type { PoolObject } from './pool-state.js';
+import {
+  ensureSlot,
+  type Run,
+  record,
+  releaseClaims,
+  type ServiceLbState,
+  type SlotOutcome,
+} from './service-lb-claims.js';
 import {
   announcePatch,
-  CLAIM_SERVICE_INDEX,
-  choosePool,
   cleanupPatches,
-  desiredServiceClaim,
   isServed,
   type LiveService,
-  type PoolCandidate,
-  requestedServiceAddress,
-  SERVICE_LB_CONDITION,
   ServiceEvents,
   type ServiceLbOptions,
   ServiceReasons,
-  serviceClaimName,
-  serviceClaimOwnership,
   statusPatch,
 } from './service-lb-rules.js';
+import { sharerOf, sharingVerdicts } from './service-lb-sharing.js';
+import {
+  type Pin,
+  pinOf,
+  SERVICE_LB_CONDITION,
+  SERVICE_SHARING_INDEX,
+  type ServiceSlot,
+  serviceFamilies,
+  serviceSlots,
+  sharedClaimName,
+} from './service-lb-slots.js';
 
 export const SERVICE_LB_CONTROLLER = 'servicelb';
 export const SERVICE_LB_CONTROLLER_KEYS = {
@@ -71,31 +80,6 @@ const NO_POOL_RETRY_MS = 15_000;
 
 type Step = ReconcileResult | undefined;
 
-/** What the reconciler remembers between reconciles; all of it may be lost (a restart) safely. */
-interface ServiceLbState {
-  /** Service key + Event type → the last Event recorded, so a wake-up that changes nothing records nothing. */
-  said: Map<string, string>;
-  /** Service key → `<Service uid>/<claim uid>` seen owned (cached claims keep no owner references). */
-  owners: Map<string, string>;
-  /** Service key → resourceVersion our last write returned, until the cache has it. */
-  written: Map<string, string>;
-  /**
-   * Services seen served by this process. One whose class changed away is released; one of a
-   * class we do not serve that we never saw served is not: a flag left out at a restart must not
-   * take VIPs down.
-   */
-  served: Set<string>;
-}
-
-interface Run {
-  ctx: ControllerContext;
-  state: ServiceLbState;
-  key: string;
-  svc: LiveService;
-  signal: AbortSignal;
-  log: Logger;
-}
-
 export function serviceLbReconciler(
   ctx: ControllerContext,
   services: Cache<LiveService>,
@@ -104,18 +88,18 @@ export function serviceLbReconciler(
   /** Services refused for want of a pool, woken when a pool frees an address or is (re)built. */
   waitingForPool: Set<string>,
 ): Reconciler<string> {
-  const state: ServiceLbState = { said: new Map(), owners: new Map(), written: new Map(), served: new Set() };
+  const state: ServiceLbState = { said: new Map(), written: new Map(), served: new Set() };
   return async (key, signal) => {
     const { namespace = '', name } = splitObjectKey(key);
     const runLog = log.child({ Service: { name, namespace }, namespace, name, reconcileID: randomUUID() });
     const svc = services.get(key);
     if (!svc) {
       forget(state, key);
-      await releaseClaims(ctx, key, undefined, signal, runLog);
+      await releaseClaims(ctx, services, key, undefined, new Set(), 'the Service is gone', signal, runLog);
       return;
     }
     if (cacheBehindOwnWrite(state, key, svc)) return;
-    const run: Run = { ctx, state, key, svc, signal, log: runLog };
+    const run: Run = { ctx, services, state, key, svc, signal, log: runLog };
     if (!isServed(svc, options)) {
       // Type changed away from LoadBalancer, or a class we served changed: release. A class we
       // never saw served (a flag left out at a restart) keeps what it has.
@@ -123,257 +107,198 @@ export function serviceLbReconciler(
       return release(run);
     }
     state.served.add(key);
-    // A Service on its way out gets nothing new; its claim goes once it is gone.
+    // A Service on its way out gets nothing new; its claims go once it is gone.
     if (isDeleting(svc)) return;
-    const requested = requestedServiceAddress(svc);
-    if (typeof requested === 'object') return refuse(run, requested.reason, requested.message);
-    const outcome = await ensureClaim(run, requested);
-    if ('waiting' in outcome) return;
-    if ('refused' in outcome) {
-      await refuse(run, outcome.refused.reason, outcome.refused.message);
-      if (outcome.refused.reason === ServiceReasons.NoPool) waitingForPool.add(key);
-      return outcome.refused.reason === ServiceReasons.NoPool
-        ? { requeueAfterMs: NO_POOL_RETRY_MS }
-        : undefined;
-    }
-    waitingForPool.delete(key);
-    const address = await boundAddressOf(ctx, outcome.claim, signal);
-    if (address === undefined) return reportWaiting(run, outcome.claim);
-    return assign(run, outcome.claim, address);
+    const slots = serviceSlots(svc);
+    const pins = new Map(slots.map((s) => [s.family, pinOf(svc, s.family)] as const));
+    const conflict = slots[0]?.shared ? sharingConflict(run, options, slots, pins) : undefined;
+    // Claims of families or keys the Service no longer has are given up first: an address it
+    // moves with it (its own, to a shared claim) is then free for the new claim to take.
+    const keep = new Set(conflict ? [] : slots.map((s) => s.claimName));
+    const why = conflict ? 'it may not share the address' : 'the Service no longer uses that claim';
+    const left = await releaseClaims(ctx, services, key, svc, keep, why, signal, runLog);
+    for (const message of left) record(run, 'Normal', ServiceEvents.Released, message, 'released');
+    if (conflict) return unassign(run, ServiceReasons.SharingConflict, conflict);
+    const outcomes: SlotOutcome[] = [];
+    for (const slot of slots) outcomes.push(await ensureSlot(run, slot, pins.get(slot.family)));
+    const noPool = outcomes.some((o) => 'refused' in o && o.refused.reason === ServiceReasons.NoPool);
+    if (noPool) waitingForPool.add(key);
+    else waitingForPool.delete(key);
+    await settle(run, outcomes);
+    return noPool ? { requeueAfterMs: NO_POOL_RETRY_MS } : undefined;
   };
 }
 
-type ClaimOutcome =
-  | { claim: LiveClaim }
-  | { refused: { reason: string; message: string } }
-  | { waiting: true };
-
 /**
- * The Service's one claim, made under the Service's own name so that a create the cache has not
- * shown yet answers AlreadyExists instead of making a second claim. Its pool is chosen here, once:
- * an IPAddress never changes pools.
+ * This Service's verdict in its sharing group: a message when it may not share (it then gets no
+ * address), undefined when it may. Members are the owners of the group's claims.
  */
-async function ensureClaim(run: Run, requested: string | undefined): Promise<ClaimOutcome> {
-  const { ctx, svc } = run;
-  const namespace = svc.metadata.namespace ?? '';
-  const name = serviceClaimName(svc.metadata.name ?? '');
-  let claim = ctx.claims.get(`${namespace}/${name}`);
-  if (!claim) {
-    const candidates: PoolCandidate[] = [...ctx.registry.all()].map((p) => ({
-      kind: p.kind,
-      namespace: p.pool.metadata?.namespace,
-      name: p.pool.metadata?.name ?? '',
-      labels: p.pool.metadata?.labels,
-      addresses: (p.pool as PoolObject & { spec?: { addresses?: string[] } }).spec?.addresses ?? [],
-      namespaceSelector: p.namespaceSelector,
-      valid: p.valid,
-      free: p.counts().free,
-    }));
-    const labels = ctx.namespaces.get(namespace)?.metadata.labels;
-    const choice = choosePool(svc, candidates, labels, requested);
-    if ('refused' in choice) return { refused: choice };
-    claim = await createClaim(run, choice.pool, requested);
-    if (!claim) return { waiting: true };
-  }
-  const owned = await ownedByService(run, claim);
-  if (owned !== true) return owned;
-  // A pin asked for after the claim was made, before it is bound: the claim flow honours it. A
-  // bound claim keeps its address (an IPAddress never changes), so a later pin changes nothing.
-  if (
-    !claim.status?.addressRef?.name &&
-    claim.metadata.annotations?.[ANNOTATION_REQUESTED_ADDRESS] !== requested
-  ) {
-    claim = await ctx.client.patch<LiveClaim>(
-      ctx.claimResource,
-      name,
-      { metadata: { annotations: { [ANNOTATION_REQUESTED_ADDRESS]: requested ?? null } } },
-      { namespace, fieldManager: ctx.fieldManager, signal: run.signal },
-    );
-  }
-  return { claim };
-}
-
-async function createClaim(
+function sharingConflict(
   run: Run,
-  pool: { kind: string; name: string },
-  requested: string | undefined,
-): Promise<LiveClaim | undefined> {
+  options: ServiceLbOptions,
+  slots: ServiceSlot[],
+  pins: Map<IPFamily | undefined, Pin>,
+): string | undefined {
   const { ctx, svc } = run;
-  const desired = desiredServiceClaim(svc, pool, requested, ctx.capiApiVersion, ctx.watchFilter);
-  let created: LiveClaim;
-  try {
-    created = await ctx.client.create<LiveClaim>(ctx.claimResource, desired as LiveClaim, {
-      fieldManager: ctx.fieldManager,
-      signal: run.signal,
-    });
-  } catch (err) {
-    // Made before (by us, and not cached yet) or by someone else: ownedByService tells which.
-    if (!isAlreadyExists(err)) throw err;
-    return getOrUndefined(
-      ctx.client.get<LiveClaim>(
-        ctx.claimResource,
-        desired.metadata?.name ?? '',
-        svc.metadata.namespace,
-        run.signal,
-      ),
-    );
+  const key = slots[0]?.shared;
+  if (!key) return undefined;
+  const namespace = svc.metadata.namespace ?? '';
+  const members = new Set<string>();
+  const held = new Map<IPFamily | undefined, string>();
+  for (const family of [4, 6, undefined] as const) {
+    const claim = ctx.claims.get(`${namespace}/${sharedClaimName(key, family)}`);
+    if (!claim || isDeleting(claim)) continue;
+    for (const r of claim.metadata.ownerReferences ?? []) if (r.uid) members.add(r.uid);
+    const ref = claim.status?.addressRef?.name;
+    const bound = ref ? ctx.addresses.get(`${namespace}/${ref}`)?.spec?.address : undefined;
+    const asked = bound ?? claim.metadata.annotations?.[ANNOTATION_REQUESTED_ADDRESS];
+    if (asked !== undefined) held.set(family, asked);
   }
-  run.state.owners.set(run.key, ownershipKey(svc, created));
-  const claimKey = objectKey(created);
-  const from = `${pool.kind} ${pool.name}`;
-  ctx.metrics.serviceLoadBalancers.inc({ action: 'claimed' });
-  run.log.info(
-    { IPAddressClaim: claimKey, pool: from },
-    `IPAddressClaim ${claimKey} created for the Service`,
+  const group = run.services
+    .byIndex(SERVICE_SHARING_INDEX, `${namespace}/${key.label}`)
+    .filter((s) => isServed(s, options) && !isDeleting(s) && serviceSlots(s)[0]?.shared?.key === key.key);
+  const sharers = group.map((s) =>
+    s.metadata.uid === svc.metadata.uid
+      ? sharerOf(s, members.has(s.metadata.uid ?? ''), pins)
+      : sharerOf(
+          s,
+          members.has(s.metadata.uid ?? ''),
+          new Map(serviceFamilies(s).map((f) => [f, pinOf(s, f)] as const)),
+        ),
   );
-  ctx.recorder.normal(
-    svc,
-    ServiceEvents.Claimed,
-    `Claiming the load-balancer address from ${from}${requested ? ` (requested ${requested})` : ''}: IPAddressClaim ${claimKey}`,
-  );
-  return created;
+  return sharingVerdicts(sharers, key, held).get(run.key);
 }
 
 /**
- * Only a claim this Service owns is used. One left by an earlier Service of the same name is
- * deleted (the garbage collector would; we do not wait for it); one someone else made under our
- * name is left alone.
+ * What the Service gets from its slots' outcomes: every address bound, written; or, when none is
+ * (or RequireDualStack misses one), why not. PreferDualStack takes what the pools can give.
  */
-async function ownedByService(run: Run, claim: LiveClaim): Promise<true | ClaimOutcome> {
-  const { ctx, svc, state } = run;
-  if (state.owners.get(run.key) === ownershipKey(svc, claim)) return true;
-  const { name = '', namespace } = claim.metadata;
-  const full =
-    claim.metadata.ownerReferences !== undefined
-      ? claim
-      : await getOrUndefined(ctx.client.get<LiveClaim>(ctx.claimResource, name, namespace, run.signal));
-  if (!full) return { waiting: true };
-  const owner = serviceClaimOwnership(full, svc);
-  if (owner === 'this') {
-    state.owners.set(run.key, ownershipKey(svc, full));
-    return true;
+async function settle(run: Run, outcomes: SlotOutcome[]): Promise<Step> {
+  type Bound = { slot: ServiceSlot; claim: LiveClaim; address: string };
+  const bound = outcomes.filter((o): o is SlotOutcome & Bound => 'address' in o && !!o.address);
+  const missing = outcomes.filter((o) => !('address' in o && o.address));
+  const require = run.svc.spec?.ipFamilyPolicy === 'RequireDualStack' && outcomes.length > 1;
+  const problem = missing.map((o) => ({ o, why: whyNot(o) })).find((m) => m.why !== undefined);
+  if (bound.length === 0 || (require && missing.length > 0)) {
+    if (!problem?.why) {
+      // The claim flow has not answered yet, or has just bound it (its status write brings us back).
+      if (missing.every((o) => 'claim' in o && o.claim.status?.addressRef?.name)) return;
+      await writeStatus(run, undefined, ServiceReasons.Waiting, waitingMessage(missing), false);
+      return;
+    }
+    const family = require
+      ? `RequireDualStack, and there is no ${familyName(problem.o.slot.family)} address: `
+      : '';
+    return unassign(run, problem.why.reason, `${family}${problem.why.message}`);
   }
-  if (owner === 'earlier') {
-    if (!isDeleting(full)) await deleteOwnClaim(ctx, full, run.signal);
-    return { waiting: true };
-  }
-  const message = `IPAddressClaim ${objectKey(full)} exists and is not this Service's (it has no owner reference to it): it is left alone, and the Service waits until that claim is renamed or deleted`;
-  return { refused: { reason: ServiceReasons.ClaimNameTaken, message } };
+  const addresses = bound.map((o) => o.address);
+  const from = bound.map(
+    (o) =>
+      `${o.address} from ${o.claim.spec.poolRef.kind} ${o.claim.spec.poolRef.name} (IPAddressClaim ${objectKey(o.claim)})`,
+  );
+  const short = missing.map(
+    (o) => `no ${familyName(o.slot.family)} address: ${whyNot(o)?.message ?? 'waiting for it'}`,
+  );
+  const message = `the load-balancer address${addresses.length > 1 ? 'es are' : ' is'} ${from.join(', ')}${short.length ? `; ${short.join('; ')}` : ''}`;
+  return assign(run, addresses, message);
 }
 
-/** No address yet: the claim's Ready says why, and so does the Service's condition. */
-async function reportWaiting(run: Run, claim: LiveClaim): Promise<Step> {
-  const ready = claimReady(run.ctx, claim);
-  const claimKey = objectKey(claim);
-  // The claim flow has not answered yet, or has just bound it (its status write brings us back).
-  if (ready?.reason === Reasons.AddressAllocated) return;
-  const reason = ready?.reason || ServiceReasons.Waiting;
-  const message = `IPAddressClaim ${claimKey} has no address yet${ready?.message ? `: ${ready.message}` : ''}`;
-  if (ready?.reason) return refuse(run, reason, message);
-  await writeStatus(run, undefined, { type: SERVICE_LB_CONDITION, status: 'False', reason, message });
-  return;
+const familyName = (f: IPFamily | undefined) => (f === undefined ? '' : `IPv${f}`);
+
+function whyNot(o: SlotOutcome): { reason: string; message: string } | undefined {
+  if ('refused' in o) return o.refused;
+  if ('pending' in o && o.pending)
+    return {
+      reason: o.pending.reason,
+      message: `IPAddressClaim ${objectKey(o.claim)} has no address yet: ${o.pending.message}`,
+    };
+  return undefined;
 }
 
-/** The bound address announced (annotation and label) and written into the Service's status. */
-async function assign(run: Run, claim: LiveClaim, address: string): Promise<Step> {
-  const { ctx } = run;
-  const announce = announcePatch(run.svc, address);
+function waitingMessage(missing: SlotOutcome[]): string {
+  const claims = missing.flatMap((o) => ('claim' in o ? [`IPAddressClaim ${objectKey(o.claim)}`] : []));
+  return claims.length
+    ? `${claims.join(', ')} ${claims.length > 1 ? 'have' : 'has'} no address yet`
+    : 'waiting for the claim of its address';
+}
+
+/** The bound addresses announced (annotation and label) and written into the Service's status. */
+async function assign(run: Run, addresses: string[], message: string): Promise<Step> {
+  const announce = announcePatch(run.svc, addresses);
   if (announce) {
     const patched = await patchService(run, announce, undefined);
     if (!patched) return;
     run.svc = patched;
   }
-  const message = `the load-balancer address is ${address}, from ${claim.spec.poolRef.kind} ${claim.spec.poolRef.name} (IPAddressClaim ${objectKey(claim)})`;
-  const wrote = await writeStatus(run, address, {
-    type: SERVICE_LB_CONDITION,
-    status: 'True',
-    reason: ServiceReasons.Assigned,
-    message,
-  });
+  const wrote = await writeStatus(run, addresses, ServiceReasons.Assigned, message, true);
   // Refusals are over: the next one is news again.
   run.state.said.delete(`${run.key}\0Warning`);
   if (wrote && record(run, 'Normal', ServiceEvents.Assigned, `Assigned ${message}`)) {
-    ctx.metrics.serviceLoadBalancers.inc({ action: 'assigned' });
-    run.log.info({ IPAddressClaim: objectKey(claim), address }, `load-balancer address ${address} assigned`);
+    run.ctx.metrics.serviceLoadBalancers.inc({ action: 'assigned' });
+    run.log.info({ addresses }, `load-balancer address ${addresses.join(', ')} assigned`);
   }
   return;
 }
 
-/** Left without an address: a warning Event (once) and our condition False with the reason. */
-async function refuse(run: Run, reason: string, message: string): Promise<Step> {
+/**
+ * Left without an address: what we announced taken off (a Service that had one and lost it, a
+ * sharer that may no longer share), a warning Event (once) and our condition False with the reason.
+ */
+async function unassign(run: Run, reason: string, message: string): Promise<Step> {
+  const { metadata, status } = cleanupPatches(run.svc, true);
+  if (status && !(await applyCleanup(run, metadata, status))) return;
   if (record(run, 'Warning', reason, message)) {
     run.ctx.metrics.serviceLoadBalancers.inc({ action: 'refused' });
     run.log.info({ reason }, message);
   }
-  await writeStatus(run, undefined, { type: SERVICE_LB_CONDITION, status: 'False', reason, message });
+  await writeStatus(run, undefined, reason, message, false);
   return;
 }
 
-/** No longer served: the claim goes (which releases its address), then what we wrote on the Service. */
+/** No longer served: the claims go (which releases their addresses), then what we wrote on the Service. */
 async function release(run: Run): Promise<Step> {
   const { ctx, svc } = run;
-  const released = await releaseClaims(ctx, run.key, svc, run.signal, run.log);
+  const why = 'the Service is no longer served';
+  const released = await releaseClaims(ctx, run.services, run.key, svc, new Set(), why, run.signal, run.log);
+  for (const message of released) record(run, 'Normal', ServiceEvents.Released, message, 'released');
   run.state.served.delete(run.key);
-  run.state.owners.delete(run.key);
   const { metadata, status } = cleanupPatches(svc);
-  if (status) {
-    const patched = await patchService(run, status, 'status');
-    if (!patched) return;
-    run.svc = patched;
-  }
-  if (metadata) {
-    const withRv = {
-      metadata: {
-        ...(metadata as { metadata: object }).metadata,
-        resourceVersion: run.svc.metadata.resourceVersion,
-      },
-    };
-    if (!(await patchService(run, withRv, undefined))) return;
-  }
+  if (status && !(await applyCleanup(run, metadata, status))) return;
   // Released: a later assignment or refusal is news again.
-  if (released || status) {
+  if (released.length > 0 || status) {
     run.state.said.delete(`${run.key}\0Warning`);
     run.state.said.delete(`${run.key}\0Normal`);
   }
   return;
 }
 
-/**
- * Deletes the Service's claims (this very claim, by uid), not waiting for the garbage collector.
- * True when one was deleted.
- */
-async function releaseClaims(
-  ctx: ControllerContext,
-  key: string,
-  svc: LiveService | undefined,
-  signal: AbortSignal,
-  log: Logger,
-): Promise<boolean> {
-  const { name } = splitObjectKey(key);
-  const claims = ctx.claims
-    .byIndex(CLAIM_SERVICE_INDEX, key)
-    .filter((c) => c.metadata.name === serviceClaimName(name) && !isDeleting(c));
-  let released = false;
-  for (const claim of claims) {
-    const address = await boundAddressOf(ctx, claim, signal);
-    if (!(await deleteOwnClaim(ctx, claim, signal))) continue;
-    released = true;
-    ctx.metrics.serviceLoadBalancers.inc({ action: 'released' });
-    const why = svc ? 'the Service is no longer served' : 'the Service is gone';
-    const message = `Released ${address ?? 'the claimed address'}: ${why}, IPAddressClaim ${objectKey(claim)} deleted`;
-    log.info({ IPAddressClaim: objectKey(claim), address }, message);
-    if (svc) ctx.recorder.normal(svc, ServiceEvents.Released, message);
-  }
-  return released;
+/** The status part of a cleanup, then its metadata part on the newer Service; false if it is gone. */
+async function applyCleanup(run: Run, metadata: object | undefined, status: object): Promise<boolean> {
+  const patched = await patchService(run, status, 'status');
+  if (!patched) return false;
+  run.svc = patched;
+  if (!metadata) return true;
+  const withRv = {
+    metadata: {
+      ...(metadata as { metadata: object }).metadata,
+      resourceVersion: run.svc.metadata.resourceVersion,
+    },
+  };
+  const done = await patchService(run, withRv, undefined);
+  if (done) run.svc = done;
+  return done !== undefined;
 }
 
 /** Ingress (when given) and our condition, in one status write; true when something was written. */
 async function writeStatus(
   run: Run,
-  address: string | undefined,
-  condition: { type: string; status: 'True' | 'False'; reason: string; message: string },
+  addresses: string[] | undefined,
+  reason: string,
+  message: string,
+  ok: boolean,
 ): Promise<boolean> {
-  const patch = statusPatch(run.svc, address, condition);
+  const condition = { type: SERVICE_LB_CONDITION, status: ok ? 'True' : 'False', reason, message } as const;
+  const patch = statusPatch(run.svc, addresses, condition);
   if (!patch) return false;
   const patched = await patchService(run, patch, 'status');
   if (patched) run.svc = patched;
@@ -406,21 +331,9 @@ async function patchService(
   }
 }
 
-/** Records an Event on the Service unless it is the last one of its type; true if recorded. */
-function record(run: Run, type: 'Normal' | 'Warning', reason: string, message: string): boolean {
-  const slot = `${run.key}\0${type}`;
-  const said = `${reason}\0${message}`;
-  if (run.state.said.get(slot) === said) return false;
-  run.state.said.set(slot, said);
-  run.ctx.recorder.event(run.svc, type, reason, message);
-  return true;
-}
-
 function forget(state: ServiceLbState, key: string): void {
-  state.said.delete(`${key}\0Warning`);
-  state.said.delete(`${key}\0Normal`);
+  for (const slot of state.said.keys()) if (slot.startsWith(`${key}\0`)) state.said.delete(slot);
   state.written.delete(key);
-  state.owners.delete(key);
 }
 
 /** A Service our own write made newer than the cache: its update is on its way, and brings us back. */
