@@ -22,6 +22,7 @@ export const RUN_ORDER = [
   'docs/operations.md',
   'docs/install.md',
   'docs/control-plane-endpoint.md',
+  'docs/service-load-balancers.md',
 ];
 export const UPGRADE_PAGE = 'docs/upgrading.md';
 

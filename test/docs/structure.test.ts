@@ -10,6 +10,7 @@ import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { Reasons } from '../../src/controllers/claim-status.js';
 import { PoolReasons } from '../../src/controllers/inclusterippool.js';
+import { ServiceEvents, ServiceReasons } from '../../src/controllers/service-lb-rules.js';
 import { alertRules, servedMetrics } from '../../src/install/monitoring.js';
 import { usage } from '../../src/observability/flags.js';
 import {
@@ -173,6 +174,24 @@ describe('the guide covers what the code has', () => {
     expect(events.size).toBeGreaterThan(5);
     const table = page.slice(page.indexOf('## Events'));
     expect([...events].filter((e) => !table.includes(`\`${e}\``))).toEqual([]);
+  });
+});
+
+describe('the Service page covers what the Service controller says', () => {
+  it('service-load-balancers.md: every reason of its condition, every event, its flags and metric', () => {
+    const page = readPage('docs/service-load-balancers.md');
+    const said = [...Object.values(ServiceReasons), ...Object.values(ServiceEvents)];
+    expect(said.length).toBeGreaterThan(5);
+    expect(said.filter((r) => !page.includes(`\`${r}\``))).toEqual([]);
+    // The claim's reasons it passes on, as the claim's Ready condition gives them.
+    const claimReasons = Object.values(Reasons).filter(
+      (r) => !['Paused', 'NotPaused', 'AddressAllocated'].includes(r),
+    );
+    expect(claimReasons.filter((r) => !page.includes(`\`${r}\``))).toEqual([]);
+    const flags = [...usage().matchAll(/^\s+--(service-lb-[a-z-]+)/gm)].map((m) => m[1]);
+    expect(flags.length).toBeGreaterThan(1);
+    expect(flags.filter((f) => !page.includes(`\`--${f}`))).toEqual([]);
+    expect(page).toContain('`ipam_service_lb_actions_total');
   });
 });
 
