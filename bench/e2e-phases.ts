@@ -3,79 +3,30 @@
  * pool and the phase's own N claims): a plain client making the provider's writes, and the
  * controller as its own process binding N claims. e2e.ts decides their order and prints them.
  */
-import { spawn } from 'node:child_process';
-import { openSync } from 'node:fs';
-import { join } from 'node:path';
-import type { ClusterAccess, RequestOptions } from '../test/harness/access.js';
-import { type ControlPlane, freePort } from '../test/harness/control-plane.js';
+import type { ClusterAccess } from '../test/harness/access.js';
 import {
-  compactEtcd,
-  cpuSeconds,
-  deleteNamespaceObjects,
-  diff,
-  peakRssMB,
-  profileApiServer,
-  type ServerCounters,
-  selfCpuSeconds,
-  serverCounters,
-  socketInodes,
-  stealSeconds,
-  sum,
-  threadCpuSeconds,
-  watchBound,
-} from './e2e-stats.js';
+  type ControllerStats,
+  IPAM,
+  MERGE_PATCH,
+  must,
+  type PhaseResource,
+  PhaseRunner,
+  type PhaseStats,
+  PROVIDER,
+  pool,
+} from './e2e-runner.js';
+import { watchBound } from './e2e-stats.js';
 
-export const IPAM = '/apis/ipam.cluster.x-k8s.io';
+/** The controller phase of this case: its reconciles are the claim controller's, by result. */
+export type ClaimControllerStats = Omit<ControllerStats, 'reconciles'> & {
+  reconciles: Record<string, number>;
+};
 
-/**
- * Who makes the baseline's writes. A provider is never the client that created the claims (CAPV,
- * a person, the bench), so its writes get a managedFields entry of their own on every claim, as the
- * controller's do. Sent as the bench's own user agent, they would merge into the creator's entry:
- * 8–9 % less work for the API server per claim, measured, that no provider can have.
- */
-const PROVIDER = { userAgent: 'baseline-provider' };
-const MERGE_PATCH = { ...PROVIDER, contentType: 'application/merge-patch+json' };
-
-export interface BenchConfig {
-  n: number;
-  /** Requests the baseline keeps in flight. */
-  inFlight: number;
-  /** The controller's --ipaddressclaim-concurrency; undefined: its default. */
-  concurrency: number | undefined;
-  /** Extra node flags for the controller process. */
-  nodeFlags: string[];
-  /** Where the controller's info log goes (else to /dev/null). */
-  logFile: string | undefined;
-  /** Where API server CPU profiles go, one per phase (BENCH_PPROF). */
-  pprofDir: string | undefined;
-  /** Remove a phase's objects once it is measured (BENCH_CLEAN, default on). */
-  clean: boolean;
-  root: string;
-}
-
-export async function pool<T>(items: T[], inFlight: number, fn: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: inFlight }, async () => {
-      while (next < items.length) {
-        const item = items[next++] as T;
-        await fn(item);
-      }
-    }),
-  );
-}
-
-export async function must(
-  access: ClusterAccess,
-  method: string,
-  path: string,
-  body: unknown,
-  opts: RequestOptions = {},
-) {
-  const res = await access.request(method, path, body, opts);
-  if (res.status >= 300) throw new Error(`${method} ${path}: ${res.status} ${res.text.slice(0, 300)}`);
-  return res;
-}
+/** Where a phase leaves claims and IPAddresses, removed once it is measured. */
+export const CLAIM_RESOURCES: readonly PhaseResource[] = ['ipaddressclaims', 'ipaddresses'].map((plural) => ({
+  etcd: `ipam.cluster.x-k8s.io/${plural}`,
+  list: `${IPAM}/v1beta2/namespaces/{ns}/${plural}`,
+}));
 
 /** The metadata the contract asks of an IPAddress: owned by the claim and the pool, protected. */
 function contractAddressMeta(name: string, claimUid: string) {
@@ -112,44 +63,72 @@ function claim(name: string, poolRef: Record<string, string>) {
   };
 }
 
-/** What the server and the processes had done at one moment. */
-interface PhaseMark {
-  at: number;
-  counters: ServerCounters;
-  apiserverCpu: number;
-  etcdCpu: number;
-  benchCpu: number;
-  steal: number;
+/**
+ * The claim flow's writes for one claim, as a provider must make them (style 'plain': finalizer
+ * patch, IPAddress create with the contract's metadata, status addressRef), or with the bodies the
+ * controller sends (style 'controller': optimistic lock, the Ready condition).
+ */
+export async function bindClaim(
+  a: ClusterAccess,
+  ns: string,
+  name: string,
+  created: { uid: string; resourceVersion: string },
+  address: string,
+  style: 'plain' | 'controller',
+): Promise<void> {
+  const path = `${IPAM}/v1beta2/namespaces/${ns}/ipaddressclaims/${name}`;
+  const full = style === 'controller';
+  const finalizers = ['ipam.cluster.x-k8s.io/ReleaseAddress'];
+  const patched = await must(
+    a,
+    'PATCH',
+    path,
+    { metadata: full ? { finalizers, resourceVersion: created.resourceVersion } : { finalizers } },
+    MERGE_PATCH,
+  );
+  const rvAfter = (patched.body as { metadata: { resourceVersion: string } }).metadata.resourceVersion;
+  await must(
+    a,
+    'POST',
+    `${IPAM}/v1beta2/namespaces/${ns}/ipaddresses`,
+    {
+      apiVersion: 'ipam.cluster.x-k8s.io/v1beta2',
+      kind: 'IPAddress',
+      metadata: contractAddressMeta(name, created.uid),
+      spec: {
+        address,
+        prefix: 16,
+        gateway: '10.200.0.254',
+        claimRef: { name },
+        poolRef: { apiGroup: 'ipam.cluster.x-k8s.io', kind: 'GlobalInClusterIPPool', name: 'none' },
+      },
+    },
+    PROVIDER,
+  );
+  const at = `${new Date().toISOString().slice(0, 19)}Z`;
+  const conditions = [
+    {
+      type: 'Ready',
+      status: 'True',
+      reason: 'AddressAllocated',
+      message: `Address ${address} allocated from GlobalInClusterIPPool none`,
+      lastTransitionTime: at,
+      observedGeneration: 1,
+    },
+  ];
+  await must(
+    a,
+    'PATCH',
+    `${path}/status`,
+    full
+      ? { metadata: { resourceVersion: rvAfter }, status: { conditions, addressRef: { name } } }
+      : { status: { addressRef: { name } } },
+    MERGE_PATCH,
+  );
 }
 
-export type PhaseStats = ReturnType<Bench['phase']>;
-
-export interface ControllerStats extends PhaseStats {
-  /** The same counters 1.5 s later, once coalesced status writes and events have landed. */
-  settled: PhaseStats;
-  firstBoundSeconds: number;
-  createSeconds: number;
-  controllerCpuSeconds: number;
-  controllerThreadCpuSeconds: Record<string, number>;
-  controllerPeakRssMB: number;
-  controllerPeakSockets: number;
-  /** Distinct sockets seen in 200 ms samples: about the connections it opened. */
-  controllerSocketsSeen: number;
-  reconciles: Record<string, number>;
-}
-
-export class Bench {
-  private readonly a: ClusterAccess;
-  private readonly names: string[];
-  private readonly namespaces = new Set<string>();
-
-  constructor(
-    private readonly cp: ControlPlane,
-    private readonly cfg: BenchConfig,
-  ) {
-    this.a = cp.access;
-    this.names = Array.from({ length: cfg.n }, (_, i) => `claim-${i}`);
-  }
+export class Bench extends PhaseRunner {
+  private readonly names = Array.from({ length: this.cfg.n }, (_, i) => `claim-${i}`);
 
   async createPool(): Promise<void> {
     await must(this.a, 'POST', `${IPAM}/v1alpha2/globalinclusterippools`, {
@@ -167,7 +146,7 @@ export class Bench {
    * and the controller is the controller's own doing.
    */
   async writePhase(ns: string, style: 'plain' | 'controller'): Promise<PhaseStats> {
-    const a = this.a;
+    const { a } = this;
     await this.namespace(ns);
     const claimUid = new Map<string, { uid: string; rv: string }>();
     await pool(this.names, this.cfg.inFlight, async (name) => {
@@ -186,64 +165,16 @@ export class Bench {
     await watch.open;
     const from = await this.mark();
     const profiled = this.profile(ns);
-    const full = style === 'controller';
     await pool(this.names, this.cfg.inFlight, async (name) => {
-      const path = `${IPAM}/v1beta2/namespaces/${ns}/ipaddressclaims/${name}`;
       const { uid, rv } = claimUid.get(name) ?? { uid: '', rv: '' };
-      const finalizers = ['ipam.cluster.x-k8s.io/ReleaseAddress'];
-      const patched = await must(
-        a,
-        'PATCH',
-        path,
-        { metadata: full ? { finalizers, resourceVersion: rv } : { finalizers } },
-        MERGE_PATCH,
-      );
-      const rvAfter = (patched.body as { metadata: { resourceVersion: string } }).metadata.resourceVersion;
-      await must(
-        a,
-        'POST',
-        `${IPAM}/v1beta2/namespaces/${ns}/ipaddresses`,
-        {
-          apiVersion: 'ipam.cluster.x-k8s.io/v1beta2',
-          kind: 'IPAddress',
-          metadata: contractAddressMeta(name, uid),
-          spec: {
-            address: '10.200.0.1',
-            prefix: 16,
-            gateway: '10.200.0.254',
-            claimRef: { name },
-            poolRef: { apiGroup: 'ipam.cluster.x-k8s.io', kind: 'GlobalInClusterIPPool', name: 'none' },
-          },
-        },
-        PROVIDER,
-      );
-      const at = `${new Date().toISOString().slice(0, 19)}Z`;
-      const conditions = [
-        {
-          type: 'Ready',
-          status: 'True',
-          reason: 'AddressAllocated',
-          message: 'Address 10.200.0.1 allocated from GlobalInClusterIPPool none',
-          lastTransitionTime: at,
-          observedGeneration: 1,
-        },
-      ];
-      await must(
-        a,
-        'PATCH',
-        `${path}/status`,
-        full
-          ? { metadata: { resourceVersion: rvAfter }, status: { conditions, addressRef: { name } } }
-          : { status: { addressRef: { name } } },
-        MERGE_PATCH,
-      );
+      await bindClaim(a, ns, name, { uid, resourceVersion: rv }, '10.200.0.1', style);
     });
     await watch.done;
     const endedAt = performance.now();
     const to = await this.mark();
     await profiled;
     const stats = this.phase(from, to, endedAt, watch.events());
-    await this.clear(ns);
+    await this.clear(ns, CLAIM_RESOURCES);
     return stats;
   }
 
@@ -252,7 +183,7 @@ export class Bench {
     ns: string,
     extraArgs: readonly string[] = [],
     nodeFlags: readonly string[] = this.cfg.nodeFlags,
-  ): Promise<ControllerStats> {
+  ): Promise<ClaimControllerStats> {
     const { a, cfg } = this;
     await this.namespace(ns);
     const createStart = performance.now();
@@ -265,163 +196,12 @@ export class Bench {
       );
     });
     const createSeconds = (performance.now() - createStart) / 1000;
-    const metricsPort = await freePort();
-    const watch = watchBound(a, ns, cfg.n);
-    await watch.open;
-    const from = await this.mark();
-    const profiled = this.profile(ns);
-    const controller = spawn(
-      process.execPath,
-      [
-        ...nodeFlags,
-        join(cfg.root, 'dist/main.js'),
-        `--kubeconfig=${this.cp.kubeconfigPath}`,
-        '--webhook-port=0',
-        '--health-probe-bind-address=127.0.0.1:0',
-        `--diagnostics-address=127.0.0.1:${metricsPort}`,
-        '--insecure-diagnostics',
-        // Unset: the controller's default, as a user runs it.
-        ...(cfg.concurrency === undefined ? [] : [`--ipaddressclaim-concurrency=${cfg.concurrency}`]),
-        ...extraArgs,
-      ],
-      {
-        stdio: ['ignore', cfg.logFile === undefined ? 'ignore' : openSync(cfg.logFile, 'a'), 'inherit'],
-        // The product as shipped: info, its default level (a line per allocation), to /dev/null.
-        env: { ...process.env, LOG_LEVEL: 'info' },
-      },
-    );
-    const pid = controller.pid ?? 0;
-    let cpu = 0;
-    let threads: Record<string, number> = {};
-    let rss = 0;
-    let sockets = 0;
-    const socketsSeen = new Set<string>();
-    const sample = () => {
-      try {
-        cpu = cpuSeconds(pid);
-        threads = threadCpuSeconds(pid);
-        rss = peakRssMB(pid);
-        const open = socketInodes(pid);
-        sockets = Math.max(sockets, open.length);
-        for (const s of open) socketsSeen.add(s);
-      } catch {}
-    };
-    const sampler = setInterval(sample, 200);
-    await watch.done;
-    const ended = performance.now();
-    sample();
-    clearInterval(sampler);
-    const to = await this.mark();
-    await profiled;
-    // Let coalesced status writes (and background events) land before counting what came after.
-    await new Promise((r) => setTimeout(r, 1500));
-    const settled = this.phase(from, await this.mark(), ended, watch.events());
-    const metricsText = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
-    const reconciles: Record<string, number> = {};
-    for (const m of metricsText.matchAll(
-      /^controller_runtime_reconcile_total\{controller="ipaddressclaim",result="(\w+)"\} (\d+)/gm,
-    )) {
-      reconciles[m[1] ?? ''] = Number(m[2]);
-    }
-    const exited = new Promise((r) => controller.on('exit', r));
-    controller.kill('SIGTERM');
-    await exited;
-    await this.clear(ns);
+    const stats = await this.runController(ns, watchBound(a, ns, cfg.n), extraArgs, nodeFlags);
+    await this.clear(ns, CLAIM_RESOURCES);
     return {
-      ...this.phase(from, to, ended, watch.events()),
-      settled,
-      firstBoundSeconds: Number((((watch.firstBoundAt() ?? ended) - from.at) / 1000).toFixed(2)),
+      ...stats,
       createSeconds: Number(createSeconds.toFixed(2)),
-      controllerCpuSeconds: cpu,
-      controllerThreadCpuSeconds: threads,
-      controllerPeakRssMB: rss,
-      controllerPeakSockets: sockets,
-      controllerSocketsSeen: socketsSeen.size,
-      reconciles,
-    };
-  }
-
-  private async namespace(ns: string): Promise<void> {
-    if (this.namespaces.has(ns)) return;
-    await must(this.a, 'POST', '/api/v1/namespaces', { metadata: { name: ns } });
-    this.namespaces.add(ns);
-  }
-
-  /**
-   * Each phase from the same store: a measured phase's objects are removed (see
-   * deleteNamespaceObjects) once the API server has them, then etcd's history is compacted.
-   */
-  private async clear(ns: string): Promise<void> {
-    if (!this.cfg.clean) return;
-    const revision = await deleteNamespaceObjects(this.cp.etcdUrl, ns);
-    // The API server's cache learns of it from etcd's watch; wait until it has, then compact.
-    for (const deadline = Date.now() + 60_000; ; ) {
-      if (Date.now() > deadline) throw new Error(`the API server still lists ${ns}'s objects`);
-      let left = 0;
-      for (const plural of ['ipaddressclaims', 'ipaddresses']) {
-        const res = await must(
-          this.a,
-          'GET',
-          `${IPAM}/v1beta2/namespaces/${ns}/${plural}?limit=1`,
-          undefined,
-        );
-        left += (res.body as { items: unknown[] }).items.length;
-      }
-      if (left === 0) break;
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    await compactEtcd(this.cp.etcdUrl, revision);
-  }
-
-  /** A 15 s profile of the API server, 3 s into a phase (BENCH_PPROF), or nothing. */
-  private profile(name: string): Promise<void> {
-    const dir = this.cfg.pprofDir;
-    if (!dir) return Promise.resolve();
-    return new Promise((r) => setTimeout(r, 3000)).then(() =>
-      profileApiServer(this.a, 15, join(dir, `${name}.pprof`)),
-    );
-  }
-
-  private async mark(): Promise<PhaseMark> {
-    const pids = this.cp.pids();
-    return {
-      counters: await serverCounters(this.a),
-      apiserverCpu: cpuSeconds(pids['kube-apiserver'] ?? 0),
-      etcdCpu: cpuSeconds(pids.etcd ?? 0),
-      benchCpu: selfCpuSeconds(),
-      steal: stealSeconds(),
-      at: performance.now(),
-    };
-  }
-
-  phase(from: PhaseMark, to: PhaseMark, endedAt: number, watchEventsRead: number) {
-    const requests = diff(from.counters.requests, to.counters.requests);
-    const watchEvents = diff(from.counters.watchEvents, to.counters.watchEvents);
-    const busy = diff(from.counters.requestSeconds, to.counters.requestSeconds);
-    const runtime = diff(from.counters.runtime, to.counters.runtime);
-    if (runtime.allocMB !== undefined) runtime.allocMB /= 2 ** 20;
-    const seconds = (endedAt - from.at) / 1000;
-    // Mean server-side latency of the writes every provider makes, and by Little's law the mean
-    // number of requests the server had in hand: a client that keeps it busy shows ≈ its in-flight.
-    const latencyMs: Record<string, number> = {};
-    for (const [k, v] of Object.entries(busy)) {
-      const n = requests[k] ?? 0;
-      if (n >= this.cfg.n / 2) latencyMs[k] = Number(((1000 * v) / n).toFixed(1));
-    }
-    return {
-      serverInFlight: Number((sum(busy) / seconds).toFixed(1)),
-      serverLatencyMs: latencyMs,
-      seconds: Number(seconds.toFixed(2)),
-      requests,
-      watchEventsSent: watchEvents,
-      benchWatchEventsRead: watchEventsRead,
-      apiserverCpuSeconds: Number((to.apiserverCpu - from.apiserverCpu).toFixed(2)),
-      etcdCpuSeconds: Number((to.etcdCpu - from.etcdCpu).toFixed(2)),
-      benchCpuSeconds: Number((to.benchCpu - from.benchCpu).toFixed(2)),
-      stealSeconds: Number((to.steal - from.steal).toFixed(2)),
-      apiserverRuntime: Object.fromEntries(
-        Object.entries(runtime).map(([k, v]) => [k, Number(v.toFixed(1))]),
-      ),
+      reconciles: stats.reconciles.ipaddressclaim ?? {},
     };
   }
 }

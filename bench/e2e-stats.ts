@@ -134,25 +134,42 @@ export function selfCpuSeconds(): number {
 }
 
 export interface BoundWatch {
-  /** Resolves when `n` distinct claims were seen with status.addressRef. */
+  /** Resolves when `n` distinct objects were seen done (for claims: with status.addressRef). */
   done: Promise<void>;
   /** Resolves once the server answered the watch, so a phase's clock never includes opening it. */
   open: Promise<void>;
-  /** performance.now() when the first claim was seen bound (the controller's start-up ends there). */
+  /** performance.now() when the first object was seen done (the controller's start-up ends there). */
   firstBoundAt(): number | undefined;
   /** Watch events this watcher received (the server also sent them: part of its cost). */
   events(): number;
 }
 
-/**
- * Watches the claims of a namespace until `n` of them carry status.addressRef. Both phases run
- * one, so the API server's cost of serving it and the bench's cost of reading it fall on both
- * sides alike. A line is JSON-parsed only when it mentions addressRef, which keeps the bench's
- * own CPU (it shares the machine with what it measures) small. The API server closes a watcher
- * that reads too slowly (a busy bench on a loaded machine): then it watches again from the last
- * resourceVersion seen, so no event is lost and the phase still ends.
- */
+/** Watches the claims of a namespace until `n` of them carry status.addressRef (see watchUntil). */
 export function watchBound(access: ClusterAccess, ns: string, n: number): BoundWatch {
+  return watchUntil(
+    access,
+    `/apis/ipam.cluster.x-k8s.io/v1beta2/namespaces/${ns}/ipaddressclaims`,
+    n,
+    '"addressRef"',
+    (o) => !!(o as { status?: { addressRef?: unknown } }).status?.addressRef,
+  );
+}
+
+/**
+ * Watches a collection until `n` of its objects are `done`. Both phases run one, so the API
+ * server's cost of serving it and the bench's cost of reading it fall on both sides alike. A line
+ * is JSON-parsed only when it contains `marker` (what a done object must carry), which keeps the
+ * bench's own CPU (it shares the machine with what it measures) small. The API server closes a
+ * watcher that reads too slowly (a busy bench on a loaded machine): then it watches again from the
+ * last resourceVersion seen, so no event is lost and the phase still ends.
+ */
+export function watchUntil(
+  access: ClusterAccess,
+  collectionPath: string,
+  n: number,
+  marker: string,
+  isDone: (object: { status?: unknown }) => boolean,
+): BoundWatch {
   let received = 0;
   let firstBound: number | undefined;
   let opened!: () => void;
@@ -164,10 +181,7 @@ export function watchBound(access: ClusterAccess, ns: string, n: number): BoundW
   const done = new Promise<void>((resolve, reject) => {
     const connect = () => {
       const rv = lastRV ? `&resourceVersion=${lastRV}` : '';
-      const url = new URL(
-        `/apis/ipam.cluster.x-k8s.io/v1beta2/namespaces/${ns}/ipaddressclaims?watch=1${rv}`,
-        access.info.server,
-      );
+      const url = new URL(`${collectionPath}?watch=1${rv}`, access.info.server);
       const req = httpsRequest(url, {
         ca: access.info.caPem,
         cert: access.info.clientCertPem,
@@ -184,11 +198,9 @@ export function watchBound(access: ClusterAccess, ns: string, n: number): BoundW
             received++;
             // The object's own resourceVersion is the first in the line (metadata comes first).
             lastRV = /"resourceVersion":"(\d+)"/.exec(line)?.[1] ?? lastRV;
-            if (!line.includes('"addressRef"')) continue;
-            const ev = JSON.parse(line) as {
-              object: { metadata: { name: string }; status?: { addressRef?: unknown } };
-            };
-            if (ev.object.status?.addressRef) {
+            if (!line.includes(marker)) continue;
+            const ev = JSON.parse(line) as { object: { metadata: { name: string }; status?: unknown } };
+            if (isDone(ev.object)) {
               firstBound ??= performance.now();
               bound.add(ev.object.metadata.name);
             }
@@ -220,18 +232,26 @@ async function etcd(etcdUrl: string, path: string, body: unknown): Promise<Recor
 }
 
 /**
- * Removes a finished phase's claims and IPAddresses straight from etcd, so that every phase starts
- * from the same store: the pool and its own N claims. Without it a later phase works against the
+ * Removes a finished phase's claims and IPAddresses (or other `resources`) straight from etcd, so
+ * that every phase starts from the same store: the pool and its own N claims. Without it a later phase works against the
  * earlier phases' objects, and the controller's start-up lists them all. Deleting through the API
  * would mean 4N writes (finalizers first); etcd's watch still tells the API server, whose cache
  * drops them. Returns the revision to compact to once the API server has seen the deletes
  * (compacting earlier loses their previous values, which its watch needs).
  */
-export async function deleteNamespaceObjects(etcdUrl: string, ns: string): Promise<string> {
+export async function deleteNamespaceObjects(
+  etcdUrl: string,
+  ns: string,
+  /** Where in etcd: `/registry/<this>/<ns>/` (core kinds have no group: `events`). */
+  resources: readonly string[] = [
+    'ipam.cluster.x-k8s.io/ipaddressclaims',
+    'ipam.cluster.x-k8s.io/ipaddresses',
+  ],
+): Promise<string> {
   const b64 = (s: string) => Buffer.from(s).toString('base64');
   let revision = '';
-  for (const plural of ['ipaddressclaims', 'ipaddresses']) {
-    const prefix = `/registry/ipam.cluster.x-k8s.io/${plural}/${ns}/`;
+  for (const resource of resources) {
+    const prefix = `/registry/${resource}/${ns}/`;
     // range_end = the prefix with its last byte incremented: every key under the prefix.
     const end = `${prefix.slice(0, -1)}${String.fromCharCode(prefix.charCodeAt(prefix.length - 1) + 1)}`;
     const res = await etcd(etcdUrl, 'kv/deleterange', { key: b64(prefix), range_end: b64(end) });

@@ -28,8 +28,18 @@
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ControlPlane } from '../test/harness/control-plane.js';
-import { Bench, type ControllerStats, type PhaseStats } from './e2e-phases.js';
-import { perClaim, sum } from './e2e-stats.js';
+import { Bench, type ClaimControllerStats as ControllerStats } from './e2e-phases.js';
+import {
+  alloc,
+  baselineSummary,
+  compareRound,
+  controllerSummary,
+  median,
+  medianRound,
+  ratioSummary,
+  round2,
+} from './e2e-report.js';
+import type { PhaseStats } from './e2e-runner.js';
 import { controllerNodeFlags } from './image-flags.js';
 
 const root = dirname(dirname(fileURLToPath(import.meta.url)));
@@ -46,61 +56,8 @@ const ROUNDS = Math.max(VARIANT ? 4 : 1, Number(process.env.BENCH_ROUNDS ?? 3));
 const isVariant = (round: number) => VARIANT !== undefined && round % 2 === 0;
 
 const nodeFlags = controllerNodeFlags(root);
-
-const round2 = (x: number) => Number(x.toFixed(2));
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = Math.floor(s.length / 2);
-  return s.length % 2 ? (s[mid] ?? 0) : ((s[mid - 1] ?? 0) + (s[mid] ?? 0)) / 2;
-}
-
-const alloc = (p: PhaseStats) => p.apiserverRuntime.allocMB ?? Number.NaN;
-
-function baselineSummary(b: PhaseStats) {
-  return {
-    seconds: b.seconds,
-    claimsPerSec: Math.round(N / b.seconds),
-    requestsPerClaim: perClaim(b.requests, N),
-    watchEventsSentPerClaim: perClaim(b.watchEventsSent, N, 5),
-    apiserverCpuSeconds: b.apiserverCpuSeconds,
-    etcdCpuSeconds: b.etcdCpuSeconds,
-    benchCpuSeconds: b.benchCpuSeconds,
-    serverInFlight: b.serverInFlight,
-    serverLatencyMs: b.serverLatencyMs,
-  };
-}
-
-/** The controller phase in full: what the issue asks to be printed, and what explains it. */
-function controllerSummary(c: ControllerStats) {
-  // Everything the server served in the phase is the controller's: the bench's own watch is
-  // counted when it ends, after the phase, and /metrics is no resource request.
-  const requests = c.settled.requests;
-  const ipamOrLeases = (k: string) => k.includes(' ipam.cluster.x-k8s.io/') || k.endsWith('/leases');
-  return {
-    seconds: c.seconds,
-    firstBoundSeconds: c.firstBoundSeconds,
-    claimsPerSec: Math.round(N / c.seconds),
-    apiRequestsPerClaim: Number((sum(requests, ipamOrLeases) / N).toFixed(2)),
-    allRequestsPerClaim: Number((sum(requests) / N).toFixed(2)),
-    requestsPerClaim: perClaim(requests, N),
-    watchEventsSentPerClaim: perClaim(c.settled.watchEventsSent, N, 5),
-    benchWatchEventsRead: c.settled.benchWatchEventsRead,
-    statusWritesPerPool: requests['PATCH ipam.cluster.x-k8s.io/globalinclusterippools/status'] ?? 0,
-    controllerCpuSeconds: c.controllerCpuSeconds,
-    controllerThreadCpuSeconds: c.controllerThreadCpuSeconds,
-    controllerPeakRssMB: c.controllerPeakRssMB,
-    controllerPeakSockets: c.controllerPeakSockets,
-    controllerSocketsSeen: c.controllerSocketsSeen,
-    apiserverCpuSeconds: c.apiserverCpuSeconds,
-    etcdCpuSeconds: c.etcdCpuSeconds,
-    benchCpuSeconds: c.benchCpuSeconds,
-    serverInFlight: c.serverInFlight,
-    serverLatencyMs: c.serverLatencyMs,
-    reconciles: c.reconciles,
-    createSeconds: c.createSeconds,
-  };
-}
+/** The provider's own requests (apiRequestsPerClaim): not its Events. */
+const ipamOrLeases = (k: string) => k.includes(' ipam.cluster.x-k8s.io/') || k.endsWith('/leases');
 
 const cp = await ControlPlane.start({ crds: [join(root, 'crds'), join(root, 'test/crds/capi')] });
 try {
@@ -132,50 +89,20 @@ try {
   const rounds = controllers.map((c, i) => {
     const before = baselines[i] as PhaseStats;
     const after = baselines[i + 1] as PhaseStats;
-    const reference = (before.seconds + after.seconds) / 2;
     return {
       ...(VARIANT ? { variant: isVariant(i + 1) } : {}),
-      seconds: c.seconds,
-      baselineBefore: before.seconds,
-      baselineAfter: after.seconds,
-      ...(mimics[i] ? { mimic: mimics[i]?.seconds } : {}),
-      controllerCpuSeconds: c.controllerCpuSeconds,
-      controllerSocketsSeen: c.controllerSocketsSeen,
-      apiserverCpuSeconds: c.apiserverCpuSeconds,
-      baselineApiserverCpuSeconds: round2((before.apiserverCpuSeconds + after.apiserverCpuSeconds) / 2),
-      stealSeconds: { before: before.stealSeconds, controller: c.stealSeconds, after: after.stealSeconds },
-      // Go's own view of the API server: more bytes allocated is more work, not a slower machine.
-      apiserverRuntime: {
-        before: before.apiserverRuntime,
-        controller: c.apiserverRuntime,
-        after: after.apiserverRuntime,
-      },
-      // Every round's requests, not only the median's: a re-list or a retry shows up here.
-      requests: Object.fromEntries(
-        Object.entries(c.settled.requests).filter(
-          ([k]) => /^(LIST|WATCH)|PUT|POST core/.test(k) || k.includes('status'),
-        ),
-      ),
-      requestsTotal: sum(c.settled.requests),
-      reconciles: c.reconciles,
-      ratio: round2(c.seconds / reference),
-      // The same comparison in work rather than time: what the API server allocated. It moves by
-      // well under 1 % from phase to phase where the seconds move by ±15 %.
-      allocRatio: round2(alloc(c) / ((alloc(before) + alloc(after)) / 2)),
+      ...compareRound(c, before, after),
       ...(mimics[i]
-        ? { mimicAllocRatio: round2(alloc(mimics[i] as PhaseStats) / ((alloc(before) + alloc(after)) / 2)) }
+        ? {
+            mimic: mimics[i]?.seconds,
+            mimicAllocRatio: round2(alloc(mimics[i] as PhaseStats) / ((alloc(before) + alloc(after)) / 2)),
+          }
         : {}),
     };
   });
   // With a variant, the headline numbers are the plain controller's rounds; the variant's follow.
-  const plain = rounds.filter((r) => !r.variant);
-  const ratio = median(plain.map((r) => r.ratio));
   // The round whose ratio is nearest the median is shown in full.
-  let at = 0;
-  rounds.forEach((r, i) => {
-    if (r.variant) return;
-    if (Math.abs(r.ratio - ratio) < Math.abs((rounds[at]?.ratio ?? 0) - ratio)) at = i;
-  });
+  const { at } = medianRound(rounds);
   process.stdout.write(
     `${JSON.stringify({
       case: `e2e-${N}`,
@@ -184,15 +111,12 @@ try {
         ? Number(process.env.BENCH_CONCURRENCY)
         : 'default',
       controllerNodeFlags: nodeFlags,
-      ...controllerSummary(controllers[at] as ControllerStats),
-      baseline: { inFlight: IN_FLIGHT, ...baselineSummary(baselines[at] as PhaseStats) },
-      baselineAfter: baselineSummary(baselines[at + 1] as PhaseStats),
-      ...(mimics[at] ? { mimic: baselineSummary(mimics[at] as PhaseStats) } : {}),
+      ...controllerSummary(controllers[at] as ControllerStats, N, 'Claim', ipamOrLeases),
+      baseline: { inFlight: IN_FLIGHT, ...baselineSummary(baselines[at] as PhaseStats, N, 'Claim') },
+      baselineAfter: baselineSummary(baselines[at + 1] as PhaseStats, N, 'Claim'),
+      ...(mimics[at] ? { mimic: baselineSummary(mimics[at] as PhaseStats, N, 'Claim') } : {}),
       rounds,
-      ratioMin: Math.min(...plain.map((r) => r.ratio)),
-      ratioMax: Math.max(...plain.map((r) => r.ratio)),
-      ratio: round2(ratio),
-      allocRatio: round2(median(plain.map((r) => r.allocRatio))),
+      ...ratioSummary(rounds),
       ...(VARIANT
         ? {
             variantArgs: VARIANT.args,
