@@ -79,5 +79,7 @@ describe('the clusterctl release artifacts', () => {
     expect(text).not.toContain('${');
     const parsed = parseAllDocuments(text).map((d) => d.toJS() as Obj);
     expect(parsed).toEqual(objects);
+    // The Service load-balancer flags, for a user to uncomment (manifests.test.ts checks them).
+    expect(text).toMatch(/^ +# - --service-lb-class=\S+\n(?: +#.*\n)? +# - --service-lb-default$/m);
   });
 });

@@ -8,7 +8,7 @@
  */
 import { buildCrd, INSTALLED_CRD_OPTIONS, OUR_CRD_SOURCES, toYaml } from '../api/index.js';
 import { webhookConfigurations, webhookServingObjects } from '../webhooks/manifests.js';
-import { PROVIDER_LABELS, providerObjects } from './manifests.js';
+import { PROVIDER_LABELS, providerObjects, renderObject } from './manifests.js';
 
 /**
  * The Go provider's release series, as its metadata.yaml maps them, then ours above them. clusterctl
@@ -48,7 +48,7 @@ export function renderComponents(image: string, version: string): string {
     `# cluster-api-ipam-provider-in-cluster-ts ${version}: the components clusterctl installs.`,
   ];
   return componentObjects(image)
-    .map((o, i) => toYaml(o, i === 0 ? header : []))
+    .map((o, i) => renderObject(o, i === 0 ? header : []))
     .join('');
 }
 

@@ -2,8 +2,14 @@ import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { parseAllDocuments } from 'yaml';
 import { parseFlags } from '../observability/flags.js';
-import { managerDeployment, providerObjects, renderInstallManifestFiles } from './manifests.js';
+import {
+  COMMENTED_MANAGER_ARGS,
+  managerDeployment,
+  providerObjects,
+  renderInstallManifestFiles,
+} from './manifests.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
@@ -22,6 +28,27 @@ describe('install manifests', () => {
     expect(flags.leaderElect).toBe(true);
     expect(flags.diagnosticsAddress).toBe(':8443');
     expect(flags.insecureDiagnostics).toBe(false);
+  });
+
+  it('show the Service load-balancer flags commented out under the args, accepted once uncommented', () => {
+    const provider = renderInstallManifestFiles().find((f) => f.path === 'manifests/provider.yaml');
+    const text = provider?.content ?? '';
+    const argsOf = (yaml: string) => {
+      const docs = parseAllDocuments(yaml).map((d) => d.toJS() as { kind: string; spec?: unknown });
+      const d = docs.find((o) => o.kind === 'Deployment') as ReturnType<typeof deployment>;
+      return d.spec.template.spec.containers[0]?.args ?? [];
+    };
+    const deployment = () =>
+      managerDeployment() as { spec: { template: { spec: { containers: { args: string[] }[] } } } };
+    // The Go provider's args, unchanged; the flags are comments after them.
+    expect(argsOf(text)).toEqual(['--leader-elect', '--diagnostics-address=:8443']);
+    for (const line of COMMENTED_MANAGER_ARGS)
+      expect(text).toMatch(new RegExp(`^ +# ${line.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`, 'm'));
+    const uncommented = text.replace(/^( +)# (- --service-lb-)/gm, '$1$2');
+    const flags = parseFlags(argsOf(uncommented));
+    expect(flags.serviceLbClass).toBe('kube-vip.io/kube-vip-class');
+    expect(flags.serviceLbDefault).toBe(true);
+    expect(flags.leaderElect).toBe(true);
   });
 
   it('use the Go provider names under its namespace', () => {

@@ -14,6 +14,7 @@ import {
 import { renderWebhookManifestFiles, WEBHOOK_SECRET_NAME } from '../webhooks/manifests.js';
 
 export const SERVICE_ACCOUNT_NAME = `${NAME_PREFIX}controller-manager`;
+export const MANAGER_DEPLOYMENT_NAME = `${NAME_PREFIX}controller-manager`;
 export const MANAGER_ROLE_NAME = `${NAME_PREFIX}manager-role`;
 export const LEADER_ELECTION_ROLE_NAME = `${NAME_PREFIX}leader-election-role`;
 export const PROXY_ROLE_NAME = `${NAME_PREFIX}proxy-role`;
@@ -104,7 +105,7 @@ export function managerDeployment(image = DEV_IMAGE): object {
   return {
     apiVersion: 'apps/v1',
     kind: 'Deployment',
-    metadata: { name: `${NAME_PREFIX}controller-manager`, namespace: INSTALL_NAMESPACE, labels },
+    metadata: { name: MANAGER_DEPLOYMENT_NAME, namespace: INSTALL_NAMESPACE, labels },
     spec: {
       replicas: 1,
       selector: { matchLabels: labels },
@@ -150,6 +151,39 @@ export function managerDeployment(image = DEV_IMAGE): object {
   };
 }
 
+/**
+ * Lines shown commented out under the manager's `args`, for a user to uncomment: the Service
+ * load-balancer flags, off by default (without them no Service is watched). The args themselves
+ * stay the Go provider's.
+ */
+export const COMMENTED_MANAGER_ARGS = [
+  'Service load-balancer addresses from the pools (docs/service-load-balancers.md), off without these.',
+  'Serve Services of type LoadBalancer whose spec.loadBalancerClass is this class:',
+  '- --service-lb-class=kube-vip.io/kube-vip-class',
+  'Serve Services of type LoadBalancer that have no spec.loadBalancerClass:',
+  '- --service-lb-default',
+] as const;
+
+/**
+ * One object as YAML (toYaml); the manager Deployment with COMMENTED_MANAGER_ARGS after its args,
+ * at their indentation. Comments cannot live in the object, so they go into the text.
+ */
+export function renderObject(obj: object, header: readonly string[] = []): string {
+  const text = toYaml(obj, header);
+  const { kind, metadata } = obj as { kind?: string; metadata?: { name?: string } };
+  if (kind !== 'Deployment' || metadata?.name !== MANAGER_DEPLOYMENT_NAME) return text;
+  // `args:` may be the first key of the container's list item (`- args:`); its items sit under
+  // the key, as the writer puts them with indentSeq off.
+  const key = /^( *)(- )?args:\n/m.exec(text);
+  if (!key) throw new Error('the manager Deployment renders without args');
+  const indent = ' '.repeat((key[1] ?? '').length + (key[2] ?? '').length);
+  const items = new RegExp(`^(?:${indent}- .*\n)+`).exec(text.slice(key.index + key[0].length));
+  if (!items) throw new Error('the manager Deployment renders its args apart');
+  const comment = COMMENTED_MANAGER_ARGS.map((l) => `${indent}# ${l}\n`).join('');
+  const end = key.index + key[0].length + items[0].length;
+  return `${text.slice(0, end)}${comment}${text.slice(end)}`;
+}
+
 export function providerObjects(image = DEV_IMAGE): object[] {
   return [
     {
@@ -170,7 +204,7 @@ export function providerObjects(image = DEV_IMAGE): object[] {
 
 export function renderInstallManifestFiles(): RenderedFile[] {
   const content = providerObjects()
-    .map((d, i) => toYaml(d, i === 0 ? HEADER : []))
+    .map((d, i) => renderObject(d, i === 0 ? HEADER : []))
     .join('');
   return [{ path: 'manifests/provider.yaml', content }, ...renderWebhookManifestFiles()];
 }
