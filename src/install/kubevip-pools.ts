@@ -31,6 +31,7 @@ import {
   POOL_VERSION_V1ALPHA2,
 } from '../api/index.js';
 import { LABEL_SERVICE_LB_POOL } from '../controllers/service-lb-rules.js';
+import { ANNOTATION_SHARED_IP_KEY } from '../controllers/service-lb-slots.js';
 import type { IntervalSet, IPFamily } from '../ip/index.js';
 import {
   coveringPrefixLength,
@@ -47,7 +48,6 @@ const NAMESPACE_NAME_LABEL = 'kubernetes.io/metadata.name';
  * 65,536 ranges) would exceed what the API server stores in one object.
  */
 export const MAX_POOL_ENTRIES = 4096;
-const SHARED_IP_KEY_ANNOTATION = 'ipam.cluster.x-k8s.io/shared-ip-key';
 const SCOPED_KEY = /^(cidr|range|allow-share|interface)-(.+)$/;
 const SEARCH_ORDER = 'search-order';
 const SKIP_END_IPS = 'skip-end-ips-in-cidr';
@@ -169,10 +169,10 @@ function allowShareNote(key: string, scope: string, value: string, out: KubeVipC
   if (!share) return;
   const whose =
     scope === GLOBAL
-      ? 'IPv4 Services (of namespaces without allow-share-<ns>)'
+      ? 'IPv4 Services (of namespaces without allow-share-<ns>), across namespaces too,'
       : `IPv4 Services of namespace ${scope}`;
   out.notes.push(
-    `${key}: kube-vip-cloud-provider lets ${whose} share an address when their ports differ. Our pools hand an address to one Service only, unless the Services that share it all carry the annotation ${SHARED_IP_KEY_ANNOTATION} with one value (the same on each of them, one value per shared address). Annotate the Services that share an address now, before our controller starts; new Services share only when annotated so.`,
+    `${key}: kube-vip-cloud-provider lets ${whose} share an address when their ports differ. Here Services share an address only within one namespace, and only when each carries the annotation ${ANNOTATION_SHARED_IP_KEY} with the same value (one value per shared address; ports must still differ). Before our controller starts, give the Services that hold one address the same key, or one of them is refused it; Services of different namespaces cannot share. New Services share only when annotated so.`,
   );
 }
 
