@@ -24,6 +24,8 @@
  * rounds pass those extra flags (at least two rounds each; the machine's drift falls on both).
  * BENCH_VARIANT_NODE_FLAGS="--v8-flag …" does the same with the node flags the even rounds run with
  * (they replace the image's).
+ *
+ * The same comparison for LoadBalancer Services: bench/e2e-services.ts (`npm run bench:e2e:services`).
  */
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
