@@ -4,7 +4,7 @@
  * with a non-zero exit and nothing on stdout.
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -86,6 +86,16 @@ describe('the kubevip-pools command', () => {
     expect(stderr).toMatch(/warning: range-global: 0\.0\.0\.0\/32 .*DHCP/);
   });
 
+  it('writes the pools to the file of -o, the warnings still on stderr', async () => {
+    const out = join(scratch, 'pools.yaml');
+    const { code, stdout, stderr } = await run(['-o', out], CONFIG_MAP);
+    expect(code, stderr).toBe(0);
+    expect(stdout).toBe('');
+    expect(stderr).toContain('warning: allow-share-finance: ');
+    const docs = parseAllDocuments(readFileSync(out, 'utf8')).map((d) => d.toJS());
+    expect(docs.map((d) => d.metadata.name)).toEqual(['kube-vip-global-ipv4']);
+  });
+
   it('fails on invalid values, naming each key, and prints no pools', async () => {
     const bad = CONFIG_MAP.replace('192.168.0.220/29', '192.168.0.220/33').replace(
       'allow-share-finance: "true"',
@@ -106,6 +116,7 @@ describe('the kubevip-pools command', () => {
     });
     expect((await run([join(scratch, 'absent.yaml')])).stderr).toMatch(/^error: cannot read .*absent\.yaml/);
     expect((await run(['a.yaml', 'b.yaml'])).code).toBe(2);
+    expect((await run(['-o'])).code).toBe(2);
     expect(await run(['--help'])).toMatchObject({
       code: 0,
       stdout: expect.stringContaining('usage: kubevip-pools'),
