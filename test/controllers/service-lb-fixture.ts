@@ -9,6 +9,7 @@ import { KubeClient } from '../../src/kube/index.js';
 import { Metrics } from '../../src/observability/metrics.js';
 import type { ClusterAccess } from '../harness/access.js';
 import type { ControlPlane } from '../harness/control-plane.js';
+import { waitFor } from '../harness/wait.js';
 import { IPAM, type Obj, STATUS_WINDOW_MS } from './fixture.js';
 
 export const LB_CLASS = 'ipam.cluster.x-k8s.io/in-cluster';
@@ -61,7 +62,7 @@ export interface ServiceObj {
     annotations?: Record<string, string>;
     labels?: Record<string, string>;
   };
-  spec: { type?: string; loadBalancerClass?: string; loadBalancerIP?: string };
+  spec: { type?: string; loadBalancerClass?: string; loadBalancerIP?: string; ports?: unknown[] };
   status?: {
     loadBalancer?: { ingress?: { ip?: string; ipMode?: string }[] };
     conditions?: { type: string; status: string; reason: string; message: string }[];
@@ -81,6 +82,8 @@ export async function createService(
     loadBalancerClass?: string;
     loadBalancerIP?: string;
     type?: string;
+    /** Merged into the spec last: ports, ipFamilies, ipFamilyPolicy, externalTrafficPolicy… */
+    spec?: Record<string, unknown>;
   } = {},
 ): Promise<void> {
   const res = await access.request('POST', servicePath(ns), {
@@ -93,6 +96,7 @@ export async function createService(
       selector: { app: name },
       ...(opts.loadBalancerClass ? { loadBalancerClass: opts.loadBalancerClass } : {}),
       ...(opts.loadBalancerIP ? { loadBalancerIP: opts.loadBalancerIP } : {}),
+      ...opts.spec,
     },
   });
   if (res.status !== 201) throw new Error(`Service ${ns}/${name}: ${res.status} ${res.text}`);
@@ -120,6 +124,31 @@ export async function assignedAddress(
   const svc = await getService(access, ns, name);
   const ip = svc?.status?.loadBalancer?.ingress?.[0]?.ip;
   return ip && conditionOf(svc)?.status === 'True' ? ip : undefined;
+}
+
+/** Every ingress address, in order, once the Service carries them with our condition True. */
+export async function assignedAddresses(
+  access: ClusterAccess,
+  ns: string,
+  name: string,
+): Promise<string[] | undefined> {
+  const svc = await getService(access, ns, name);
+  const ips = (svc?.status?.loadBalancer?.ingress ?? []).flatMap((i) => (i.ip ? [i.ip] : []));
+  return ips.length && conditionOf(svc)?.status === 'True' ? ips : undefined;
+}
+
+/** Our condition once its reason is `reason`. */
+export function waitForServiceReason(
+  access: ClusterAccess,
+  ns: string,
+  name: string,
+  reason: string,
+): Promise<NonNullable<ReturnType<typeof conditionOf>> & { svc: ServiceObj }> {
+  return waitFor(`Service ${ns}/${name} ${reason}`, async () => {
+    const svc = await getService(access, ns, name);
+    const c = conditionOf(svc);
+    return c?.reason === reason && svc ? { ...c, svc } : undefined;
+  });
 }
 
 /** The claims labelled as the load-balancer address of this Service. */
