@@ -29,8 +29,9 @@ export const UPGRADE_PAGE = 'docs/upgrading.md';
 const RECORD = process.env.DOCS_RECORD === '1';
 const RETRY_MS = 30_000;
 
+/** `kubectl get|explain|describe`, also after a namespace flag (`kubectl -n shop get …`). */
 function isRead(command: string): boolean {
-  return /^kubectl (get|explain|describe)\b/.test(command.trim());
+  return /^kubectl (?:(?:-n|--namespace)[= ]\S+ |-A )*(get|explain|describe)\b/.test(command.trim());
 }
 
 function run(
