@@ -181,10 +181,12 @@ async function settle(run: Run, outcomes: SlotOutcome[]): Promise<Step> {
   const problem = missing.map((o) => ({ o, why: whyNot(o) })).find((m) => m.why !== undefined);
   if (bound.length === 0 || (require && missing.length > 0)) {
     if (!problem?.why) {
-      // The claim flow has not answered yet, or has just bound it (its status write brings us back).
-      if (missing.every((o) => 'claim' in o && o.claim.status?.addressRef?.name)) return;
-      await writeStatus(run, undefined, ServiceReasons.Waiting, waitingMessage(missing), false);
-      return;
+      // The claim flow has not answered yet (its status write brings us back): nothing to say,
+      // unless the Service had an address and lost it (its claim deleted under it).
+      const had = run.svc.status?.conditions?.some(
+        (c) => c.type === SERVICE_LB_CONDITION && c.status === 'True',
+      );
+      return had ? unassign(run, ServiceReasons.Waiting, waitingMessage(missing)) : undefined;
     }
     const family = require
       ? `RequireDualStack, and there is no ${familyName(problem.o.slot.family)} address: `
