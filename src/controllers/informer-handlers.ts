@@ -26,6 +26,8 @@ export interface HandlerDeps {
   serviceClaimChanged(claim: LiveClaim): void;
   /** A claim of ours changed: one naming a Cluster may mean Cluster API just arrived. */
   claimSeen(claim: LiveClaim): void;
+  /** A pool was deleted: what is kept per pool (its metric series) goes. */
+  poolGone(poolKey: string): void;
 }
 
 export function addInformerHandlers(
@@ -101,6 +103,7 @@ export function addInformerHandlers(
       onDelete: (p) => {
         if (!started()) return;
         registry.removePool(kind, p);
+        deps.poolGone(poolKeyOfPool(p, kind));
         enqueuePool(poolKeyOfPool(p, kind));
       },
     });

@@ -333,6 +333,7 @@ export class Manager {
           if (this.leading) this.serviceLoadBalancers?.claimChanged(c);
         },
         claimSeen: (c) => clusters.claimSeen(c),
+        poolGone: (key) => metrics.forgetPool(key),
       },
     );
     const all = [

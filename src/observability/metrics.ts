@@ -70,6 +70,11 @@ export class Metrics {
     labelNames: ['pool', 'state'] as const,
     registers: [this.registry],
   });
+  /** A deleted pool's series go, or IPAMPoolFull (and the dashboard) would show it until a restart. */
+  forgetPool(pool: string): void {
+    for (const state of ['total', 'used', 'free', 'outOfRange', 'preAllocated'])
+      this.poolAddresses.remove({ pool, state });
+  }
   readonly reconciles = new Counter({
     name: 'controller_runtime_reconcile_total',
     help: 'Reconciles per controller and result.',

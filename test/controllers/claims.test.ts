@@ -588,6 +588,11 @@ describe('the claim controller', () => {
         'ipam.cluster.x-k8s.io/ProtectPool',
       ),
     );
+    const series = async () =>
+      (await ctl.metrics.poolAddresses.get()).values.filter((v) =>
+        String(v.labels.pool).endsWith('/leaving'),
+      );
+    await waitFor('the pool in ipam_pool_addresses', async () => (await series()).length === 4);
     await cp.access.request('DELETE', poolPath('InClusterIPPool', ns, 'leaving'));
     await cp.access.request('DELETE', claimPath(ns, 'last'));
     // An hour of grace would hold the claim; a pool being deleted skips it (as the Go provider does).
@@ -599,6 +604,8 @@ describe('the claim controller', () => {
       ]);
       return left.every((o) => o === undefined);
     });
+    // Its series go with it: IPAMPoolFull and the dashboard would show it until a restart.
+    await waitFor('the pool gone from ipam_pool_addresses', async () => (await series()).length === 0);
   });
 
   it('keeps conditions another writer set: a status write from a stale copy conflicts', async () => {
