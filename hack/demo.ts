@@ -1,7 +1,8 @@
 // `make demo`: a working in-cluster IPAM on this machine with no cluster at hand. Starts etcd,
 // kube-apiserver and kube-controller-manager on loopback, installs our CRDs and Cluster API's
-// (test/demo copies), shows what is installed and keeps running until Ctrl-C, which stops
-// everything and removes every temporary file.
+// (test/demo copies), shows what is installed, gives Cluster API's claims and then LoadBalancer
+// Services their addresses (two Services sharing one), and keeps running until Ctrl-C, which
+// stops everything and removes every temporary file.
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -55,6 +56,8 @@ const controller = spawn(
     `--health-probe-bind-address=127.0.0.1:${healthPort}`,
     '--diagnostics-address=0',
     '--insecure-diagnostics',
+    // LoadBalancer Services without a class get addresses too (docs/service-load-balancers.md).
+    '--service-lb-default',
   ],
   { stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, LOG_LEVEL: 'warn' } },
 );
@@ -155,12 +158,62 @@ await kubectl([
   'custom-columns=NAMESPACE:.metadata.namespace,NAME:.metadata.name,READY:.status.conditions[?(@.type=="Ready")].status,REASON:.status.conditions[?(@.type=="Ready")].reason,MESSAGE:.status.conditions[?(@.type=="Ready")].message',
 ]);
 
+// Services of type LoadBalancer, from the pools labelled for them: one alone, then two sharing
+// one address by key (DNS on 53/TCP and 53/UDP). The guide's files, applied one step at a time
+// as docs/service-load-balancers.md does, so that each step's addresses are always the same.
+const serviceExamples = 'docs/examples/service-load-balancers';
+const applyFiles = async (...files: string[]) => {
+  const res = await cp.access.kubectl([
+    'apply',
+    ...files.flatMap((f) => ['-f', join(root, serviceExamples, f)]),
+  ]);
+  say(`$ kubectl apply ${files.map((f) => `-f ${serviceExamples}/${f}`).join(' ')}`);
+  say(`${(res.stdout || res.stderr).trimEnd()}\n`);
+};
+/** Waits until the Services have an address written (or a minute has passed). */
+const waitForAddresses = async (...names: string[]) => {
+  for (const until = Date.now() + 60_000; Date.now() < until; await sleep(200)) {
+    const res = await cp.access.kubectl(['get', 'services', '-n', 'shop', '-o', 'json']);
+    type Service = { metadata: { name: string }; status?: { loadBalancer?: { ingress?: unknown[] } } };
+    const items = res.code === 0 ? (JSON.parse(res.stdout) as { items: Service[] }).items : [];
+    const served = (name: string) =>
+      items.some((s) => s.metadata.name === name && s.status?.loadBalancer?.ingress?.length);
+    if (names.every(served)) return;
+  }
+  say(`demo: ${names.join(', ')} did not get an address within a minute; showing what is there`);
+};
+say(
+  'demo: LoadBalancer Services get their addresses from the pools labelled ipam.cluster.x-k8s.io/service-lb ...',
+);
+await applyFiles('namespace.yaml', 'pools.yaml');
+await applyFiles('web.yaml');
+await waitForAddresses('web');
+await applyFiles('dns-tcp.yaml', 'dns-udp.yaml');
+await waitForAddresses('dns-tcp', 'dns-udp');
+await kubectl([
+  'get',
+  'services',
+  '-n',
+  'shop',
+  '-o',
+  'custom-columns=NAME:.metadata.name,TYPE:.spec.type,PORTS:.spec.ports[*].port,PROTOCOLS:.spec.ports[*].protocol,SHARED-IP-KEY:.metadata.annotations.ipam\\.cluster\\.x-k8s\\.io/shared-ip-key,EXTERNAL-IP:.status.loadBalancer.ingress[*].ip',
+]);
+await kubectl([
+  'get',
+  'ipaddressclaims.ipam.cluster.x-k8s.io',
+  '-n',
+  'shop',
+  '-o',
+  'custom-columns=NAME:.metadata.name,POOL:.spec.poolRef.name,OWNERS:.metadata.ownerReferences[*].name,ADDRESS:.status.addressRef.name',
+]);
+
 say('demo: the provider is running. In another terminal:');
 say(`  export KUBECONFIG=${cp.kubeconfigPath}`);
 say(`  alias kubectl=${cp.binaries.kubectl}`);
 say('  kubectl get globalinclusterippools,inclusterippools,inclusterprefixpools -A');
 say('  kubectl get ipaddressclaims.ipam.cluster.x-k8s.io,ipaddresses.ipam.cluster.x-k8s.io -A');
 say('  kubectl apply -f your-claim.yaml   # claims get addresses while this runs');
+say('  kubectl get services -A             # LoadBalancer Services too (docs/service-load-balancers.md)');
 say('demo: press Ctrl-C to stop; everything started here is stopped and removed.');
 
 // The harness stops the control plane on SIGINT/SIGTERM and removes its directory; the controller
