@@ -105,6 +105,30 @@ describe('the controller process with the generated RBAC gives Services their ad
     expect(output()).not.toMatch(/forbidden/i);
   });
 
+  it('shares one address between two Services of one key, and releases it with the last, never forbidden', async () => {
+    ctl = start(`--service-lb-class=${LB_CLASS}`);
+    const key = { 'ipam.cluster.x-k8s.io/shared-ip-key': 'front' };
+    await createService(cp.access, NS, 'front-http', { loadBalancerClass: LB_CLASS, annotations: key });
+    await createService(cp.access, NS, 'front-dns', {
+      loadBalancerClass: LB_CLASS,
+      annotations: key,
+      spec: { ports: [{ port: 53, protocol: 'UDP' }] },
+    });
+    const assigned = (name: string) =>
+      waitFor(`${name} assigned`, () => assignedAddress(cp.access, NS, name), { timeoutMs: 60_000 });
+    const address = await assigned('front-http');
+    expect(await assigned('front-dns')).toBe(address);
+    // No garbage collector runs here: only the controller leaves and deletes the shared claim.
+    for (const name of ['front-http', 'front-dns'])
+      expect((await cp.access.request('DELETE', servicePath(NS, name))).status).toBe(200);
+    await waitFor('the shared claim and its IPAddress gone', async () => {
+      const claim = await get(cp.access, claimPath(NS, 'front.service-lb-shared-ipv4'));
+      const ip = await get(cp.access, addressPath(NS, 'front.service-lb-shared-ipv4'));
+      return claim === undefined && ip === undefined;
+    });
+    expect(output()).not.toMatch(/forbidden/i);
+  });
+
   it('without the flags watches no Service and claims nothing', async () => {
     ctl = start();
     await createService(cp.access, NS, 'off', { loadBalancerClass: LB_CLASS });
