@@ -181,6 +181,20 @@ export class PoolStatusWriter {
     await this.flushNow();
   }
 
+  /**
+   * Stops at once, writing nothing more: the lease is lost or the process is going (a hard stop).
+   * Retries waiting out a backoff would otherwise keep writing, as a leader no longer, through a
+   * client that may be closed.
+   */
+  abandon(): void {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    for (const t of this.retries.values()) clearTimeout(t);
+    this.retries.clear();
+    this.dirty.clear();
+  }
+
   private retryLater(key: string): void {
     this.queueOf(key)?.retried();
     clearTimeout(this.retries.get(key));

@@ -408,6 +408,7 @@ export class Manager {
       this.serviceLoadBalancers?.stop(drain),
     ]);
     if (drain) await this.statusWriter?.stop();
+    else this.statusWriter?.abandon();
     await Promise.all(this.informers.map((i) => i.stop()));
     if (drain) await this.recorder.flush();
   }
