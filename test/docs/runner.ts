@@ -23,6 +23,7 @@ export const RUN_ORDER = [
   'docs/install.md',
   'docs/control-plane-endpoint.md',
   'docs/service-load-balancers.md',
+  'docs/migrating-from-kube-vip.md',
 ];
 export const UPGRADE_PAGE = 'docs/upgrading.md';
 
