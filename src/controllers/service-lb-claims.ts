@@ -15,6 +15,7 @@ import { boundAddressOf, deleteOwnClaim, getOrUndefined } from './consumer-claim
 import type { ControllerContext, LiveClaim } from './context.js';
 import type { PoolObject } from './pool-state.js';
 import {
+  ANNOTATION_SERVICE_POOL,
   CLAIM_SERVICE_INDEX,
   choosePool,
   desiredServiceClaim,
@@ -95,7 +96,7 @@ export async function ensureSlot(run: Run, slot: ServiceSlot, pin: Pin): Promise
   if (!claim) {
     if (badPin) return { slot, refused: badPin };
     const labels = ctx.namespaces.get(namespace)?.metadata.labels;
-    const choice = choosePool(svc, poolCandidates(ctx), labels, requested, slot.family);
+    const choice = choosePool(svc, poolCandidates(ctx), labels, requested, slot.family, slot.primary);
     if ('refused' in choice) return { slot, refused: choice };
     claim = await createSlotClaim(run, slot, choice.pool, requested);
     if (!claim) return { slot, waiting: true };
@@ -137,7 +138,40 @@ export async function ensureSlot(run: Run, slot: ServiceSlot, pin: Pin): Promise
     ready?.reason && ready.reason !== Reasons.AddressAllocated
       ? { reason: ready.reason, message: ready.message ?? '' }
       : undefined;
+  if (pending?.reason === Reasons.PoolExhausted && (await chooseAgain(run, slot, claim, requested)))
+    return { slot, waiting: true };
   return { slot, claim, pending };
+}
+
+/**
+ * A pool the Service did not name ran out before its claim got an address, and another labelled
+ * pool has room: the claim goes (it holds nothing), and the next reconcile chooses again. Only its
+ * own claim, without a pin: a pinned address is in one pool, and a shared claim is the group's.
+ */
+async function chooseAgain(
+  run: Run,
+  slot: ServiceSlot,
+  claim: LiveClaim,
+  requested: string | undefined,
+): Promise<boolean> {
+  const { ctx, svc } = run;
+  if (
+    slot.shared ||
+    requested !== undefined ||
+    svc.metadata.annotations?.[ANNOTATION_SERVICE_POOL] !== undefined
+  )
+    return false;
+  const namespace = svc.metadata.namespace ?? '';
+  const labels = ctx.namespaces.get(namespace)?.metadata.labels;
+  const choice = choosePool(svc, poolCandidates(ctx), labels, undefined, slot.family, slot.primary);
+  const { kind, name } = claim.spec.poolRef;
+  if ('refused' in choice || (choice.pool.kind === kind && choice.pool.name === name)) return false;
+  if (!(await deleteOwnClaim(ctx, claim, run.signal))) return false;
+  run.log.info(
+    { IPAddressClaim: objectKey(claim), pool: `${kind} ${name}` },
+    `pool ${kind} ${name} ran out before the claim got an address: choosing again`,
+  );
+  return true;
 }
 
 function poolCandidates(ctx: ControllerContext): PoolCandidate[] {

@@ -140,6 +140,50 @@ function poolContains(p: PoolCandidate, address: string): boolean {
 }
 
 /**
+ * The pool the annotation names for this family: `<Kind>/<name>`, or one per family separated by
+ * commas. An entry whose pool is known serves its own family only (a pool has one); one not known
+ * yet (the claim flow then says PoolNotFound) only the Service's first address, so that a
+ * dual-stack Service never gets two addresses of one family.
+ */
+function chooseNamedPool(
+  named: string,
+  namespace: string,
+  pools: PoolCandidate[],
+  family: IPFamily | undefined,
+  primary: boolean,
+): PoolChoice {
+  const entries: { kind: string; name: string }[] = [];
+  for (const entry of named.split(',')) {
+    const slash = entry.indexOf('/');
+    const kind = slash < 0 ? '' : entry.slice(0, slash).trim();
+    const name = slash < 0 ? '' : entry.slice(slash + 1).trim();
+    if (!isIPPoolKind(kind) || name === '')
+      return {
+        refused: true,
+        reason: ServiceReasons.InvalidPoolAnnotation,
+        message: `annotation ${ANNOTATION_SERVICE_POOL} is ${JSON.stringify(named)}: it must be <Kind>/<name> of an InClusterIPPool (in the Service's namespace) or a GlobalInClusterIPPool, or one per IP family separated by commas`,
+      };
+    entries.push({ kind, name });
+  }
+  const familyOfEntry = (e: { kind: string; name: string }) => {
+    const pool = pools.find(
+      (p) =>
+        p.kind === e.kind && p.name === e.name && (isGlobalPoolKind(p.kind) || p.namespace === namespace),
+    );
+    return pool ? poolFamily(pool) : undefined;
+  };
+  const known = entries.find((e) => family === undefined || familyOfEntry(e) === family);
+  if (known) return { pool: known };
+  const unknown = entries.find((e) => familyOfEntry(e) === undefined);
+  if (unknown && primary) return { pool: unknown };
+  return {
+    refused: true,
+    reason: ServiceReasons.NoPool,
+    message: `annotation ${ANNOTATION_SERVICE_POOL} names no ${family === undefined ? '' : `IPv${family} `}pool (${named})`,
+  };
+}
+
+/**
  * The pool of a new claim of a Service (in `family`): the one its annotation names, else the pools
  * labelled `ipam.cluster.x-k8s.io/service-lb: "true"` — namespaced ones of its namespace first,
  * then global ones whose namespaceSelector admits it, each by name — the first of the family with
@@ -152,23 +196,14 @@ export function choosePool(
   namespaceLabels: Record<string, string> | undefined,
   requested: string | undefined,
   family: IPFamily | undefined,
+  primary = true,
 ): PoolChoice {
   const namespace = svc.metadata?.namespace ?? '';
   const named = svc.metadata?.annotations?.[ANNOTATION_SERVICE_POOL];
-  if (named !== undefined) {
-    const slash = named.indexOf('/');
-    const kind = slash < 0 ? '' : named.slice(0, slash).trim();
-    const name = slash < 0 ? '' : named.slice(slash + 1).trim();
-    if (!isIPPoolKind(kind) || name === '')
-      return {
-        refused: true,
-        reason: ServiceReasons.InvalidPoolAnnotation,
-        message: `annotation ${ANNOTATION_SERVICE_POOL} is ${JSON.stringify(named)}: it must be <Kind>/<name> of an InClusterIPPool (in the Service's namespace) or a GlobalInClusterIPPool`,
-      };
-    return { pool: { kind, name } };
-  }
   const wanted = requested !== undefined ? familyOf(requested) : family;
-  const labelled = [...pools].filter(
+  const candidates = [...pools];
+  if (named !== undefined) return chooseNamedPool(named, namespace, candidates, wanted, primary);
+  const labelled = candidates.filter(
     (p) => isIPPoolKind(p.kind) && p.labels?.[LABEL_SERVICE_LB_POOL] === 'true' && p.valid,
   );
   const byName = (a: PoolCandidate, b: PoolCandidate) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);

@@ -52,6 +52,8 @@ export interface SharedKey {
 /** One address of a Service: its family (undefined: the pool's, no spec.ipFamilies) and claim. */
 export interface ServiceSlot {
   family: IPFamily | undefined;
+  /** The Service's first family (the only one of a single-stack Service). */
+  primary: boolean;
   claimName: string;
   shared: SharedKey | undefined;
 }
@@ -112,6 +114,7 @@ export function serviceSlots(svc: ServiceObject): ServiceSlot[] {
   const name = svc.metadata?.name ?? '';
   return serviceFamilies(svc).map((family, i) => ({
     family,
+    primary: i === 0,
     shared,
     claimName: shared ? sharedClaimName(shared, family) : serviceClaimName(name, family, i === 0),
   }));

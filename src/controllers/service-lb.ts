@@ -201,8 +201,9 @@ async function settle(run: Run, outcomes: SlotOutcome[]): Promise<Step> {
   const short = missing.map(
     (o) => `no ${familyName(o.slot.family)} address: ${whyNot(o)?.message ?? 'waiting for it'}`,
   );
-  const message = `the load-balancer address${addresses.length > 1 ? 'es are' : ' is'} ${from.join(', ')}${short.length ? `; ${short.join('; ')}` : ''}`;
-  return assign(run, addresses, message);
+  const rest = short.length ? `; ${short.join('; ')}` : '';
+  const message = `the load-balancer address${addresses.length > 1 ? 'es are' : ' is'} ${from.join(', ')}${rest}`;
+  return assign(run, addresses, message, `Assigned ${from.join(', ')}${rest}`);
 }
 
 const familyName = (f: IPFamily | undefined) => (f === undefined ? '' : `IPv${f}`);
@@ -225,7 +226,7 @@ function waitingMessage(missing: SlotOutcome[]): string {
 }
 
 /** The bound addresses announced (annotation and label) and written into the Service's status. */
-async function assign(run: Run, addresses: string[], message: string): Promise<Step> {
+async function assign(run: Run, addresses: string[], message: string, event: string): Promise<Step> {
   const announce = announcePatch(run.svc, addresses);
   if (announce) {
     const patched = await patchService(run, announce, undefined);
@@ -235,7 +236,7 @@ async function assign(run: Run, addresses: string[], message: string): Promise<S
   const wrote = await writeStatus(run, addresses, ServiceReasons.Assigned, message, true);
   // Refusals are over: the next one is news again.
   run.state.said.delete(`${run.key}\0Warning`);
-  if (wrote && record(run, 'Normal', ServiceEvents.Assigned, `Assigned ${message}`)) {
+  if (wrote && record(run, 'Normal', ServiceEvents.Assigned, event)) {
     run.ctx.metrics.serviceLoadBalancers.inc({ action: 'assigned' });
     run.log.info({ addresses }, `load-balancer address ${addresses.join(', ')} assigned`);
   }

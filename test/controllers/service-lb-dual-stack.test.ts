@@ -113,6 +113,34 @@ describe('dual-stack load-balancer addresses', () => {
     expect(await addressesOf('v6-first', 2)).toEqual(['fd00:70::18', '10.70.0.18']);
   });
 
+  it('takes each family from the pool the annotation names for it, never two of one family', async () => {
+    await start();
+    const annotation = 'ipam.cluster.x-k8s.io/pool';
+    await service(
+      'named-both',
+      { ...DUAL, ipFamilyPolicy: 'RequireDualStack' },
+      {
+        [annotation]: 'InClusterIPPool/v4,InClusterIPPool/v6',
+      },
+    );
+    const both = await addressesOf('named-both', 2);
+    expect(both[0]).toMatch(/^10\.70\.0\./);
+    expect(both[1]).toMatch(/^fd00:70::/);
+    // One IPv4 pool named: the IPv4 address, and no IPv6 one (not a second IPv4 address).
+    await service(
+      'named-one',
+      { ...DUAL, ipFamilyPolicy: 'PreferDualStack' },
+      { [annotation]: 'InClusterIPPool/v4' },
+    );
+    const [only] = await addressesOf('named-one', 1);
+    expect(only).toMatch(/^10\.70\.0\./);
+    const svc = await getService(cp.access, NS, 'named-one');
+    expect(svc?.status?.conditions?.find((c) => c.reason === 'AddressAssigned')?.message).toContain(
+      'names no IPv6 pool',
+    );
+    expect(await get(cp.access, claimPath(NS, 'named-one.service-lb-ipv6'))).toBeUndefined();
+  });
+
   it('gives up the second family when the Service goes single-stack', async () => {
     await start();
     await service('shrink', { ...DUAL, ipFamilyPolicy: 'PreferDualStack' });

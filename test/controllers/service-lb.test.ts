@@ -271,6 +271,29 @@ describe('load-balancer addresses of Services', () => {
     expect(conditionOf(await getService(cp.access, NS, 'elsewhere'))).toBeUndefined();
   });
 
+  it('chooses again when the labelled pool it chose ran out before its claim got an address', async () => {
+    const ns = 'lb-race';
+    const res = await cp.access.request('POST', '/api/v1/namespaces', {
+      metadata: { name: ns, labels: { team: 'a' } },
+    });
+    expect(res.status).toBe(201);
+    await createPool(
+      cp.access,
+      'InClusterIPPool',
+      ns,
+      'tiny',
+      { addresses: ['10.94.0.10'], prefix: 24 },
+      { labels: LB },
+    );
+    // All there before the controller starts: each sees the one free address when it chooses.
+    const names = ['r1', 'r2', 'r3', 'r4'];
+    for (const name of names) await createService(cp.access, ns, name, { loadBalancerClass: LB_CLASS });
+    ctl = await startServiceLb(cp, { className: LB_CLASS, serveDefault: false });
+    const addresses = await Promise.all(names.map((name) => assigned(name, ns)));
+    expect(addresses.filter((a) => a === '10.94.0.10')).toHaveLength(1);
+    expect(addresses.filter((a) => a.startsWith('10.91.0.'))).toHaveLength(3);
+  });
+
   it('serves Services without a class only with --service-lb-default, and none without the flags', async () => {
     await createService(cp.access, NS, 'classless');
     ctl = await startServiceLb(cp, { className: LB_CLASS, serveDefault: false });
