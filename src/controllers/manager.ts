@@ -320,6 +320,7 @@ export class Manager {
       now: () => Date.now(),
     };
     metrics.countClaimsNotReady = () => countClaimsNotReady(ctx);
+    metrics.countDuplicates = () => new Map([...registry.all()].map((p) => [p.key, p.duplicates]));
 
     // Handlers act only once the registry was rebuilt from the synced caches (this.started).
     addInformerHandlers(

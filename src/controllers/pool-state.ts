@@ -150,6 +150,11 @@ export class PoolState {
     return this.heldBy.entries();
   }
 
+  /** IPAddresses beyond the first on an address they share: duplicates there are now. */
+  get duplicates(): number {
+    return this.heldBy.size - this.holders.size;
+  }
+
   get holderCount(): number {
     return this.heldBy.size;
   }

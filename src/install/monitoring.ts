@@ -50,6 +50,7 @@ const M = {
   releases: nameOf(METRICS.releases),
   orphansReleased: nameOf(METRICS.orphansReleased),
   duplicates: nameOf(METRICS.duplicates),
+  duplicatesNow: nameOf(METRICS.duplicatesNow),
   statusWrites: nameOf(METRICS.statusWrites),
   reconciles: nameOf(METRICS.reconciles),
   reconcileErrors: nameOf(METRICS.reconcileErrors),
@@ -140,15 +141,15 @@ export function alertRules(): AlertRule[] {
     },
     {
       alert: 'IPAMDuplicateAddress',
-      expr: `max by (pool) (${M.duplicates}{${RULE_JOB}}) > 0`,
+      expr: `max by (pool) (${M.duplicatesNow}{${RULE_JOB}}) > 0`,
       for: '0m',
       labels: { severity: 'critical' },
       annotations: {
         summary: 'Two IPAddresses hold the same address of pool {{ $labels.pool }}.',
         description:
           'Made outside this controller (by hand, a restore, or another provider). Both are kept; find them ' +
-          'with the DuplicateAddress event on the pool and delete the wrong one. The alert clears when the ' +
-          'controller restarts without seeing a duplicate.',
+          'with the DuplicateAddress event on the pool and delete the wrong one. The alert clears once ' +
+          'no two IPAddresses of the pool share an address.',
       },
       docs: `${DOCS}#duplicateaddress`,
     },
@@ -397,13 +398,13 @@ const ROWS: { title: string; panels: PanelSpec[] }[] = [
         ],
       },
       {
-        title: 'Duplicate addresses seen',
+        title: 'Duplicate addresses now',
         description:
-          'Times two IPAddresses were seen holding one address of a pool (made outside this controller).',
+          'IPAddresses holding an address another IPAddress of the pool holds too (made outside this controller).',
         type: 'stat',
         targets: [
           {
-            expr: `sum(max by (pool) (${M.duplicates}{${DASHBOARD_JOB}})) or vector(0)`,
+            expr: `sum(max by (pool) (${M.duplicatesNow}{${DASHBOARD_JOB}})) or vector(0)`,
             legendFormat: 'duplicates',
           },
         ],

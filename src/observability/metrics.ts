@@ -64,6 +64,21 @@ export class Metrics {
       }
     },
   });
+  /** Set once the registry exists: pool key → IPAddresses sharing an address with another, now. */
+  countDuplicates: (() => Map<string, number>) | undefined;
+  readonly duplicatesNow = new Gauge({
+    name: 'ipam_pool_duplicate_addresses',
+    help:
+      'IPAddresses of a pool holding an address another IPAddress of it holds too, now (made outside this ' +
+      'controller); 0 once one of each pair is gone.',
+    labelNames: ['pool'] as const,
+    registers: [this.registry],
+    // Counted from the registry at scrape time (each pool knows it in O(1)).
+    collect: () => {
+      this.duplicatesNow.reset();
+      for (const [pool, n] of this.countDuplicates?.() ?? []) this.duplicatesNow.set({ pool }, n);
+    },
+  });
   readonly poolAddresses = new Gauge({
     name: 'ipam_pool_addresses',
     help: 'Addresses of a pool by state (total, used, free, outOfRange); capped at int64 like the status.',
@@ -72,6 +87,7 @@ export class Metrics {
   });
   /** A deleted pool's series go, or IPAMPoolFull (and the dashboard) would show it until a restart. */
   forgetPool(pool: string): void {
+    this.duplicatesNow.remove({ pool });
     for (const state of ['total', 'used', 'free', 'outOfRange', 'preAllocated'])
       this.poolAddresses.remove({ pool, state });
   }

@@ -474,6 +474,14 @@ describe('the claim controller', () => {
       return found.length > 0 ? found : undefined;
     });
     expect(events[0]?.message).toContain(taken);
+    // Counted now, not only once seen: the gauge (and IPAMDuplicateAddress) clears when it is gone.
+    const now = async () =>
+      (await ctl.metrics.registry.getSingleMetricAsString('ipam_pool_duplicate_addresses')).match(
+        /pool="[^"]*\/basic"} (\d+)/,
+      )?.[1];
+    await waitFor('one duplicate now', async () => (await now()) === '1');
+    expect((await cp.access.request('DELETE', addressPath(ns, 'hand-made'))).status).toBe(200);
+    await waitFor('no duplicate now', async () => (await now()) === '0');
   });
 
   it('sets AllocationFailed when an IPAddress named like the claim belongs to another pool', async () => {

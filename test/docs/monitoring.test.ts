@@ -106,18 +106,19 @@ function alertTests(): object[] {
       ],
     },
     {
-      name: 'one duplicate address is critical at once; other providers’ jobs are not looked at',
+      name: 'one duplicate address is critical at once and clears once resolved; other providers’ jobs are not looked at',
       interval: '1m',
       input_series: [
-        series('ipam_duplicate_addresses_total', `pool="${POOL}"`, '0 1x10'),
+        series('ipam_pool_duplicate_addresses', `pool="${POOL}"`, '0 1x3 0x5'),
         {
-          series: `ipam_duplicate_addresses_total{job="someone-else",pool="${POOL}"}`,
+          series: `ipam_pool_duplicate_addresses{job="someone-else",pool="${POOL}"}`,
           values: '5x10',
         },
       ],
       alert_rule_test: [
         alert('IPAMDuplicateAddress', '0m', []),
         alert('IPAMDuplicateAddress', '2m', [{ severity: 'critical', pool: POOL }]),
+        alert('IPAMDuplicateAddress', '6m', []),
       ],
     },
     {
