@@ -30,6 +30,18 @@ describe('install manifests', () => {
     expect(flags.insecureDiagnostics).toBe(false);
   });
 
+  it('run the manager as non-root on a read-only root file system, nothing escalated', () => {
+    const deployment = managerDeployment() as {
+      spec: { template: { spec: { containers: { securityContext?: Record<string, unknown> }[] } } };
+    };
+    expect(deployment.spec.template.spec.containers[0]?.securityContext).toMatchObject({
+      allowPrivilegeEscalation: false,
+      capabilities: { drop: ['ALL'] },
+      readOnlyRootFilesystem: true,
+      runAsUser: 65532,
+    });
+  });
+
   it('show the Service load-balancer flags commented out under the args, accepted once uncommented', () => {
     const provider = renderInstallManifestFiles().find((f) => f.path === 'manifests/provider.yaml');
     const text = provider?.content ?? '';

@@ -136,6 +136,9 @@ export function managerDeployment(image = DEV_IMAGE): object {
                 allowPrivilegeEscalation: false,
                 capabilities: { drop: ['ALL'] },
                 privileged: false,
+                // The image writes nothing (test/docs/image.test.ts traced it); certificates are
+                // mounted volumes.
+                readOnlyRootFilesystem: true,
                 runAsGroup: 65532,
                 runAsUser: 65532,
               },
