@@ -67,6 +67,28 @@ describe('choosePool', () => {
     expect(choosePool(bad, [], ns, undefined, undefined)).toMatchObject({ reason: 'InvalidPoolAnnotation' });
   });
 
+  it('takes from a named list the pool of each family, a pool not known yet for the first address only', () => {
+    const pools = [pool({ name: 'v4' }), pool({ name: 'v6', addresses: ['fd00::1-fd00::9'] })];
+    const both = service({
+      annotations: { 'ipam.cluster.x-k8s.io/pool': 'InClusterIPPool/v4, InClusterIPPool/v6' },
+    });
+    expect(choosePool(both, pools, ns, undefined, 6, false)).toEqual({
+      pool: { kind: 'InClusterIPPool', name: 'v6' },
+    });
+    expect(choosePool(both, pools, ns, undefined, 4, true)).toEqual({
+      pool: { kind: 'InClusterIPPool', name: 'v4' },
+    });
+    const one = service({ annotations: { 'ipam.cluster.x-k8s.io/pool': 'InClusterIPPool/v4' } });
+    expect(choosePool(one, pools, ns, undefined, 6, false)).toMatchObject({ reason: 'NoPoolAvailable' });
+    const missing = service({ annotations: { 'ipam.cluster.x-k8s.io/pool': 'InClusterIPPool/later' } });
+    expect(choosePool(missing, pools, ns, undefined, 4, true)).toEqual({
+      pool: { kind: 'InClusterIPPool', name: 'later' },
+    });
+    expect(choosePool(missing, pools, ns, undefined, 6, false)).toMatchObject({ reason: 'NoPoolAvailable' });
+    const bad = service({ annotations: { 'ipam.cluster.x-k8s.io/pool': 'InClusterIPPool/v4,oops' } });
+    expect(choosePool(bad, pools, ns, undefined, 4, true)).toMatchObject({ reason: 'InvalidPoolAnnotation' });
+  });
+
   it('takes a labelled pool of the namespace first, then global ones the selector admits, by name, with a free address', () => {
     const pools = [
       pool({ kind: 'GlobalInClusterIPPool', namespace: undefined, name: 'b-global' }),
