@@ -14,14 +14,13 @@ import { claimReady, Reasons } from './claim-status.js';
 import { boundAddressOf, deleteOwnClaim, getOrUndefined } from './consumer-claims.js';
 import type { ControllerContext, LiveClaim } from './context.js';
 import type { PoolObject } from './pool-state.js';
+import { choosePool, type PoolCandidate } from './service-lb-pools.js';
 import {
   ANNOTATION_SERVICE_POOL,
   CLAIM_SERVICE_INDEX,
-  choosePool,
   desiredServiceClaim,
   LABEL_SERVICE_LB_OF,
   type LiveService,
-  type PoolCandidate,
   ServiceEvents,
   ServiceReasons,
   serviceClaimOwnership,

@@ -1,11 +1,10 @@
 import { describe, expect, it } from 'vitest';
+import { choosePool, type PoolCandidate } from './service-lb-pools.js';
 import {
   announcePatch,
-  choosePool,
   cleanupPatches,
   isServed,
   type LiveService,
-  type PoolCandidate,
   type ServiceObject,
   serviceClaimOwnership,
   serviceKeyOfChange,
