@@ -14,7 +14,7 @@ import { claimReady, Reasons } from './claim-status.js';
 import { boundAddressOf, deleteOwnClaim, getOrUndefined } from './consumer-claims.js';
 import type { ControllerContext, LiveClaim } from './context.js';
 import type { PoolObject } from './pool-state.js';
-import { choosePool, type PoolCandidate } from './service-lb-pools.js';
+import { choosePool, namesPool, type PoolCandidate } from './service-lb-pools.js';
 import {
   ANNOTATION_SERVICE_POOL,
   CLAIM_SERVICE_INDEX,
@@ -252,6 +252,13 @@ async function ownedByService(run: Run, slot: ServiceSlot, claim: LiveClaim): Pr
   if (owner === 'group') {
     // Being deleted (its last sharer left): a new one is made once it is gone.
     if (isDeleting(full)) return { slot, waiting: true };
+    // The group's address is in the first sharer's pool: one naming other pools cannot share it.
+    const named = svc.metadata.annotations?.[ANNOTATION_SERVICE_POOL];
+    const { kind, name } = full.spec.poolRef;
+    if (named !== undefined && !namesPool(named, kind, name)) {
+      const message = `the Services sharing key "${slot.shared?.key}" have their address from ${kind} ${name}, and annotation ${ANNOTATION_SERVICE_POOL} names ${named}: a Service sharing an address takes it from the group's pool`;
+      return { slot, refused: { reason: ServiceReasons.SharingConflict, message } };
+    }
     const owners = [...(full.metadata.ownerReferences ?? []), serviceOwnerReference(svc, false)];
     await setOwners(ctx, full, owners, run.signal);
     run.log.info({ IPAddressClaim: objectKey(full) }, `joined the shared IPAddressClaim ${objectKey(full)}`);

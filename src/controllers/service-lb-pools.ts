@@ -141,3 +141,11 @@ export function choosePool(
     message: `no pool labelled ${LABEL_SERVICE_LB_POOL}: "true" that serves namespace ${namespace} ${what} (${ordered.length} considered); name one with annotation ${ANNOTATION_SERVICE_POOL}, or label a pool`,
   };
 }
+
+/** Whether the pool annotation's value names this pool (as one of its entries). */
+export function namesPool(named: string, kind: string, name: string): boolean {
+  return named.split(',').some((entry) => {
+    const slash = entry.indexOf('/');
+    return slash >= 0 && entry.slice(0, slash).trim() === kind && entry.slice(slash + 1).trim() === name;
+  });
+}

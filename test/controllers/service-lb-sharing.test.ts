@@ -98,6 +98,15 @@ describe('Services sharing one load-balancer address', () => {
     // One IPAddress for both.
     const ipAddress = await get(cp.access, addressPath(NS, 'web.service-lb-shared-ipv4'));
     expect((ipAddress?.spec as { address?: string })?.address).toBe(address);
+    // A third naming another pool cannot share the group's address, which is in the first's pool.
+    await service(
+      'web-elsewhere',
+      { [KEY]: 'web', 'ipam.cluster.x-k8s.io/pool': 'InClusterIPPool/elsewhere' },
+      ports([8080, 'TCP']),
+    );
+    const refused = await waitForServiceReason(cp.access, NS, 'web-elsewhere', 'SharingConflict');
+    expect(refused.message).toContain('from InClusterIPPool vips');
+    expect(await assignedAddress(cp.access, NS, 'web-http')).toBe(address);
   });
 
   it('leaves the later Service of a port clash without an address, naming the first, which is unchanged', async () => {
