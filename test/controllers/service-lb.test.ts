@@ -9,11 +9,13 @@ import { waitFor } from '../harness/wait.js';
 import {
   addressPath,
   claimPath,
+  createClaim,
   createNamespace,
   createPool,
   eventCount,
   get,
   startControlPlane,
+  waitForAddress,
 } from './fixture.js';
 import {
   assignedAddress,
@@ -253,7 +255,13 @@ describe('load-balancer addresses of Services', () => {
     expect(before?.status?.loadBalancer?.ingress).toEqual([{ ip: '10.91.0.16', ipMode: 'VIP' }]);
     await ctl.stop();
     ctl = await startServiceLb(cp, { className: LB_CLASS, serveDefault: false });
-    await new Promise((r) => setTimeout(r, 1_000));
+    // The restarted controller has looked at the Service (and its claim) once: nothing moved.
+    const restarted = ctl;
+    await waitFor('the restarted controller to reconcile the Service', async () =>
+      (await restarted.metrics.reconciles.get()).values.some(
+        (v) => v.labels.controller === 'servicelb' && v.value > 0,
+      ),
+    );
     const uid = (c: { metadata: object } | undefined) => (c?.metadata as { uid?: string } | undefined)?.uid;
     const after = await serviceClaims(cp.access, NS, 'adopted');
     expect(after.map(uid)).toEqual([uid(claim)]);
@@ -302,7 +310,9 @@ describe('load-balancer addresses of Services', () => {
     await ctl.stop();
     ctl = await startServiceLb(cp, undefined);
     expect(ctl.manager.serviceLoadBalancers).toBeUndefined();
-    await new Promise((r) => setTimeout(r, 1_000));
+    // A machine's claim made now is served: the controller is running and has seen past the Services.
+    await createClaim(cp.access, NS, 'after-flags', { kind: 'InClusterIPPool', name: 'named' });
+    await waitForAddress(cp.access, NS, 'after-flags');
     expect(await serviceClaims(cp.access, NS, 'classless')).toEqual([]);
     expect(await serviceClaims(cp.access, NS, 'other-class')).toEqual([]);
     // Without the flags nothing is released either: the Services served before keep their claims.

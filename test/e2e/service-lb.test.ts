@@ -12,9 +12,11 @@ import {
   addressPath,
   claimPath,
   crdPaths,
+  createClaim,
   createNamespace,
   createPool,
   get,
+  waitForAddress,
 } from '../controllers/fixture.js';
 import {
   assignedAddress,
@@ -132,8 +134,9 @@ describe('the controller process with the generated RBAC gives Services their ad
   it('without the flags watches no Service and claims nothing', async () => {
     ctl = start();
     await createService(cp.access, NS, 'off', { loadBalancerClass: LB_CLASS });
-    await waitFor('the caches synced', () => output().includes('caches synced'), { timeoutMs: 60_000 });
-    await new Promise((r) => setTimeout(r, 1_000));
+    // A machine's claim made after the Service is served: the controller has seen past the Service.
+    await createClaim(cp.access, NS, 'after-off', { kind: 'InClusterIPPool', name: 'vips' });
+    await waitForAddress(cp.access, NS, 'after-off', 60_000);
     expect(await serviceClaims(cp.access, NS, 'off')).toEqual([]);
     expect(output()).not.toMatch(/forbidden/i);
   });
