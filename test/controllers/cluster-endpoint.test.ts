@@ -292,7 +292,6 @@ describe('control-plane endpoints of Clusters', () => {
       'the plain claim bound',
       async () => (await get(cp.access, addressPath(ns, 'plain')))?.spec?.address,
     );
-    await new Promise((r) => setTimeout(r, 1_000));
     expect(await endpointClaims(cp.access, ns, 'off')).toEqual([]);
     expect((await getCluster(cp.access, ns, 'off'))?.metadata.resourceVersion).toBe(
       before?.metadata.resourceVersion,
