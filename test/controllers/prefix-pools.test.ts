@@ -19,6 +19,7 @@ import {
   readyOf,
   startController,
   startControlPlane,
+  touchClaim,
   waitForAddress,
   waitForReason,
 } from './fixture.js';
@@ -104,8 +105,9 @@ describe('prefix pools', () => {
     const c = await waitForReason(cp.access, ns, 'a1', 'AddressAllocated');
     const message = `Address fd00:0:0:1::/64 allocated from ${NS_KIND} ${ns}/p64`;
     expect(readyOf(c)).toMatchObject({ status: 'True', message });
-    // The IPAddress's own event (adoption of what was just created) must not rewrite the condition.
-    await new Promise((r) => setTimeout(r, 500));
+    // The IPAddress's own event (adoption of what was just created) must not rewrite the condition:
+    // a reconcile after a later change of the claim has seen it.
+    await touchClaim(cp.access, ctl, claimPath(ns, 'a1'), 1);
     expect(readyOf(await get(cp.access, claimPath(ns, 'a1')))?.message).toBe(message);
     await waitForStatus(NS_KIND, 'p64', { total: 65536, used: 2, free: 65534, outOfRange: 0 });
     const p = await get(cp.access, prefixPoolPath(NS_KIND, ns, 'p64'));
@@ -261,8 +263,14 @@ describe('prefix pools', () => {
         PROTECT_POOL,
       ),
     );
+    const poolWrites = async () =>
+      (await ctl.metrics.reconciles.get()).values
+        .filter((v) => v.labels.controller === NS_KIND.toLowerCase())
+        .reduce((n, v) => n + v.value, 0);
+    const before = await poolWrites();
     await cp.access.request('DELETE', prefixPoolPath(NS_KIND, ns, 'gone'));
-    await new Promise((r) => setTimeout(r, 500));
+    // The pool writer has handled the deletion (it would take the finalizer off an empty pool).
+    await waitFor('the pool writer to handle the deletion', async () => (await poolWrites()) > before);
     const terminating = await get(cp.access, prefixPoolPath(NS_KIND, ns, 'gone'));
     expect(terminating?.metadata.deletionTimestamp).toBeDefined();
     await cp.access.request('DELETE', claimPath(ns, 'g'));
