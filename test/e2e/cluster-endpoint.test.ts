@@ -1,12 +1,4 @@
-/**
- * The control-plane endpoint flow as the installed controller runs it: its own process, its flags,
- * and only the rights of the generated ClusterRole (clusters patch, ipaddressclaims create and
- * delete). A right missing shows up as a Cluster left unwritten or a "forbidden" in its log.
- */
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { providerObjects, rbacObjects } from '../../src/install/manifests.js';
 import {
   clusterPath,
   createCluster,
@@ -27,41 +19,22 @@ import {
 } from '../controllers/fixture.js';
 import { ControlPlane } from '../harness/control-plane.js';
 import { waitFor } from '../harness/wait.js';
-import { type ControllerProcess, startControllerProcess } from './controller-process.js';
+import type { ControllerProcess } from './controller-process.js';
+import { kubeconfigWithGeneratedRbac, startAsControllerUser } from './generated-rbac.js';
 
 const NS = 'endpoint-e2e';
-const USER = 'ipam-controller';
 
 describe('the controller process with the generated RBAC gives Clusters their endpoints', () => {
   let cp: ControlPlane;
   let kubeconfig: string;
   let ctl: ControllerProcess | undefined;
   const output = () => (ctl ? ctl.stdout() + ctl.stderr() : '');
-  const start = (...flags: string[]) =>
-    startControllerProcess(
-      [
-        `--kubeconfig=${kubeconfig}`,
-        '--leader-elect=false',
-        '--health-probe-bind-address=0',
-        '--diagnostics-address=0',
-        '--webhook-port=0',
-        ...flags,
-      ],
-      { LOG_LEVEL: 'info' },
-    );
+  const start = (...flags: string[]) => startAsControllerUser(kubeconfig, ...flags);
 
   beforeAll(async () => {
     cp = await ControlPlane.start({ crds: crdPaths });
     await createNamespace(cp.access, NS);
-    const objects = [
-      ...providerObjects().filter((o) => (o as { kind: string }).kind === 'Namespace'),
-      ...rbacObjects([{ kind: 'User', apiGroup: 'rbac.authorization.k8s.io', name: USER }]),
-    ];
-    const file = join(cp.dir, 'provider.json');
-    writeFileSync(file, JSON.stringify({ apiVersion: 'v1', kind: 'List', items: objects }));
-    const applied = await cp.access.kubectl(['apply', '-f', file]);
-    expect(applied.code, applied.stderr).toBe(0);
-    kubeconfig = await cp.kubeconfigFor(USER);
+    kubeconfig = await kubeconfigWithGeneratedRbac(cp);
     await createPool(cp.access, 'InClusterIPPool', NS, 'vips', {
       addresses: ['10.83.0.1-10.83.0.9'],
       prefix: 24,

@@ -5,13 +5,11 @@
  * left unbound, a status not written, an event or lease missing, or a "forbidden" in its log.
  */
 import type { X509Certificate } from 'node:crypto';
-import { writeFileSync } from 'node:fs';
 import { request as httpsRequest } from 'node:https';
-import { join } from 'node:path';
 import { connect } from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { INSTALL_NAMESPACE } from '../../src/api/install.js';
-import { METRICS_READER_ROLE_NAME, providerObjects, rbacObjects } from '../../src/install/manifests.js';
+import { METRICS_READER_ROLE_NAME } from '../../src/install/manifests.js';
 import {
   crdPaths,
   createClaim,
@@ -24,9 +22,9 @@ import {
 import { ControlPlane, freePort } from '../harness/control-plane.js';
 import { waitFor } from '../harness/wait.js';
 import { type ControllerProcess, startControllerProcess } from './controller-process.js';
+import { CONTROLLER_USER, kubeconfigWithGeneratedRbac } from './generated-rbac.js';
 
 const NS = 'rbac';
-const USER = 'ipam-controller';
 
 describe('the controller with only the RBAC of its install manifests', () => {
   let cp: ControlPlane;
@@ -51,17 +49,7 @@ describe('the controller with only the RBAC of its install manifests', () => {
   beforeAll(async () => {
     cp = await ControlPlane.start({ crds: crdPaths });
     await createNamespace(cp.access, NS);
-    // The generated roles, bound to a user: a certificate's CN cannot hold the service account's
-    // 85-character user name. The Deployment is left out: nothing here runs pods.
-    const objects = [
-      ...providerObjects().filter((o) => (o as { kind: string }).kind === 'Namespace'),
-      ...rbacObjects([{ kind: 'User', apiGroup: 'rbac.authorization.k8s.io', name: USER }]),
-    ];
-    const file = join(cp.dir, 'provider.json');
-    writeFileSync(file, JSON.stringify({ apiVersion: 'v1', kind: 'List', items: objects }));
-    const applied = await cp.access.kubectl(['apply', '-f', file]);
-    expect(applied.code, applied.stderr).toBe(0);
-    const kubeconfig = await cp.kubeconfigFor(USER);
+    const kubeconfig = await kubeconfigWithGeneratedRbac(cp);
     metricsPort = await freePort();
     ctl = startControllerProcess(
       [
@@ -82,7 +70,7 @@ describe('the controller with only the RBAC of its install manifests', () => {
   });
 
   it('is refused what the roles do not grant (the client really is that user)', async () => {
-    const kubeconfig = await cp.kubeconfigFor(USER);
+    const kubeconfig = await cp.kubeconfigFor(CONTROLLER_USER);
     const res = await cp.access.kubectl(['--kubeconfig', kubeconfig, 'get', 'secrets', '-n', NS]);
     expect(res.code).not.toBe(0);
     expect(res.stderr).toContain('forbidden');
