@@ -9,7 +9,7 @@ import { Metrics } from '../../src/observability/metrics.js';
 import type { ClusterAccess } from '../harness/access.js';
 import type { ControlPlane } from '../harness/control-plane.js';
 import { waitFor } from '../harness/wait.js';
-import { IPAM, type Obj, STATUS_WINDOW_MS } from './fixture.js';
+import { claimsLabelled, type Obj, STATUS_WINDOW_MS } from './fixture.js';
 
 export const ENDPOINT_POOL = 'ipam.cluster.x-k8s.io/control-plane-endpoint-pool';
 export const UNPAUSE = 'ipam.cluster.x-k8s.io/unpause-when-endpoint-set';
@@ -102,13 +102,8 @@ export async function getCluster(
 }
 
 /** The claims labelled as the endpoint of this Cluster. */
-export async function endpointClaims(access: ClusterAccess, ns: string, cluster: string): Promise<Obj[]> {
-  const selector = encodeURIComponent(`${LABEL_ENDPOINT_OF}=${cluster}`);
-  const res = await access.request<{ items: Obj[] }>(
-    'GET',
-    `${IPAM}/v1beta2/namespaces/${ns}/ipaddressclaims?labelSelector=${selector}`,
-  );
-  return res.body.items;
+export function endpointClaims(access: ClusterAccess, ns: string, cluster: string): Promise<Obj[]> {
+  return claimsLabelled(access, ns, LABEL_ENDPOINT_OF, cluster);
 }
 
 /** ipam_cluster_endpoint_actions_total{action} of this controller. */

@@ -192,6 +192,21 @@ export async function waitForReason(
   });
 }
 
+/** The claims of a namespace with `label` = `value`. */
+export async function claimsLabelled(
+  access: ClusterAccess,
+  ns: string,
+  label: string,
+  value: string,
+): Promise<Obj[]> {
+  const selector = encodeURIComponent(`${label}=${value}`);
+  const res = await access.request<{ items: Obj[] }>(
+    'GET',
+    `${IPAM}/v1beta2/namespaces/${ns}/ipaddressclaims?labelSelector=${selector}`,
+  );
+  return res.body.items;
+}
+
 export async function listAddresses(access: ClusterAccess, ns?: string): Promise<Obj[]> {
   const path = ns ? addressPath(ns) : `${IPAM}/v1beta2/ipaddresses`;
   const res = await access.request<{ items: Obj[] }>('GET', path);

@@ -7,7 +7,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { ControlPlane } from '../harness/control-plane.js';
 import { waitFor } from '../harness/wait.js';
-import { claimPath, createPool, eventCount, get, startControlPlane } from './fixture.js';
+import { claimPath, createNamespace, createPool, eventCount, get, startControlPlane } from './fixture.js';
 import {
   assignedAddresses,
   createService,
@@ -30,9 +30,7 @@ describe('dual-stack load-balancer addresses', () => {
 
   beforeAll(async () => {
     cp = await startControlPlane();
-    expect((await cp.access.request('POST', '/api/v1/namespaces', { metadata: { name: NS } })).status).toBe(
-      201,
-    );
+    await createNamespace(cp.access, NS);
     await createPool(
       cp.access,
       'InClusterIPPool',

@@ -10,7 +10,7 @@ import { Metrics } from '../../src/observability/metrics.js';
 import type { ClusterAccess } from '../harness/access.js';
 import type { ControlPlane } from '../harness/control-plane.js';
 import { waitFor } from '../harness/wait.js';
-import { IPAM, type Obj, STATUS_WINDOW_MS } from './fixture.js';
+import { claimsLabelled, type Obj, STATUS_WINDOW_MS } from './fixture.js';
 
 export const LB_CLASS = 'ipam.cluster.x-k8s.io/in-cluster';
 export const POOL_ANNOTATION = 'ipam.cluster.x-k8s.io/pool';
@@ -152,13 +152,8 @@ export function waitForServiceReason(
 }
 
 /** The claims labelled as the load-balancer address of this Service. */
-export async function serviceClaims(access: ClusterAccess, ns: string, service: string): Promise<Obj[]> {
-  const selector = encodeURIComponent(`${LABEL_SERVICE_LB_OF}=${service}`);
-  const res = await access.request<{ items: Obj[] }>(
-    'GET',
-    `${IPAM}/v1beta2/namespaces/${ns}/ipaddressclaims?labelSelector=${selector}`,
-  );
-  return res.body.items;
+export function serviceClaims(access: ClusterAccess, ns: string, service: string): Promise<Obj[]> {
+  return claimsLabelled(access, ns, LABEL_SERVICE_LB_OF, service);
 }
 
 /** ipam_service_lb_actions_total{action} of this controller. */

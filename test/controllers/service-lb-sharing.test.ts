@@ -10,11 +10,11 @@ import { waitFor } from '../harness/wait.js';
 import {
   addressPath,
   claimPath,
+  claimsLabelled,
+  createNamespace,
   createPool,
   eventCount,
   get,
-  IPAM,
-  type Obj,
   startControlPlane,
 } from './fixture.js';
 import {
@@ -43,9 +43,7 @@ describe('Services sharing one load-balancer address', () => {
 
   beforeAll(async () => {
     cp = await startControlPlane();
-    expect((await cp.access.request('POST', '/api/v1/namespaces', { metadata: { name: NS } })).status).toBe(
-      201,
-    );
+    await createNamespace(cp.access, NS);
     await createPool(
       cp.access,
       'InClusterIPPool',
@@ -70,13 +68,7 @@ describe('Services sharing one load-balancer address', () => {
     createService(cp.access, NS, name, { loadBalancerClass: LB_CLASS, annotations, spec });
   const assigned = (name: string) =>
     waitFor(`Service ${name} assigned`, () => assignedAddress(cp.access, NS, name), { timeoutMs: 30_000 });
-  const sharedClaims = async (label: string) =>
-    (
-      await cp.access.request<{ items: Obj[] }>(
-        'GET',
-        `${IPAM}/v1beta2/namespaces/${NS}/ipaddressclaims?labelSelector=${encodeURIComponent(`${SHARED_LABEL}=${label}`)}`,
-      )
-    ).body.items;
+  const sharedClaims = (label: string) => claimsLabelled(cp.access, NS, SHARED_LABEL, label);
   const remove = async (name: string) => {
     expect((await cp.access.request('DELETE', servicePath(NS, name))).status).toBe(200);
   };
