@@ -236,20 +236,10 @@ function whyNotAllocatableIP(spec: IPPoolSpec, family: IPFamily, value: bigint):
  * exists and each address can be checked against it; otherwise only the pins' own form is.
  */
 function validateIPPins(spec: IPPoolSpec, kind: string | undefined, poolValid: boolean): FieldError[] {
-  const pins = pinsOf(spec);
-  if (pins.length === 0) return [];
-  const claimErrors = pinClaimErrors(kind, pins);
-  const errors: FieldError[] = [];
+  if (pinsOf(spec).length === 0) return [];
   const set = poolValid ? poolAllocatableSet(spec) : undefined;
   const seen = new Map<string, number>();
-  pins.forEach((raw, i) => {
-    errors.push(...(claimErrors[i] ?? []));
-    const at = `spec.preAllocations[${i}].address`;
-    const address = text((raw as Record<string, unknown> | null)?.address);
-    if (address === undefined || address === '') {
-      errors.push(required(at));
-      return;
-    }
+  return eachPinAddress(spec, kind, (errors, at, address, i) => {
     const ip = parseIP(address);
     if (!ip.ok) {
       errors.push(invalid(at, address, `${MSG_PIN_NOT_IP}: ${ip.error}`));
@@ -261,7 +251,6 @@ function validateIPPins(spec: IPPoolSpec, kind: string | undefined, poolValid: b
       errors.push(invalid(at, address, whyNotAllocatableIP(spec, ip.value.family, ip.value.value)));
     }
   });
-  return errors;
 }
 
 /** Every rule of a prefix pool's pins; `poolValid` as for IP pools. */
@@ -270,10 +259,7 @@ function validatePrefixPins(
   kind: string | undefined,
   poolValid: boolean,
 ): FieldError[] {
-  const pins = pinsOf(spec);
-  if (pins.length === 0) return [];
-  const claimErrors = pinClaimErrors(kind, pins);
-  const errors: FieldError[] = [];
+  if (pinsOf(spec).length === 0) return [];
   const allocLen = effectiveAllocationPrefixLength(spec);
   const prefixes: Range[] = [];
   const excluded: Range[] = [];
@@ -292,14 +278,7 @@ function validatePrefixPins(
   const inside = IntervalSet.of(prefixes);
   const avoided = IntervalSet.of(excluded);
   const seen = new Map<string, number>();
-  pins.forEach((raw, i) => {
-    errors.push(...(claimErrors[i] ?? []));
-    const at = `spec.preAllocations[${i}].address`;
-    const address = text((raw as Record<string, unknown> | null)?.address);
-    if (address === undefined || address === '') {
-      errors.push(required(at));
-      return;
-    }
+  return eachPinAddress(spec, kind, (errors, at, address, i) => {
     const cidr = parseCIDR(address);
     if (!cidr.ok) {
       errors.push(invalid(at, address, MSG_PIN_PREFIX_NOT_CIDR));
@@ -335,6 +314,28 @@ function validatePrefixPins(
     else if (avoided.overlaps(IntervalSet.range(first, last))) {
       errors.push(invalid(at, address, MSG_PIN_PREFIX_EXCLUDED));
     }
+  });
+}
+
+/**
+ * The pins' checks both kinds share — the claim each names, an address present — then `check`
+ * of each address, pushing into the same list; the errors in pin order.
+ */
+function eachPinAddress(
+  spec: { preAllocations?: unknown },
+  kind: string | undefined,
+  check: (errors: FieldError[], at: string, address: string, index: number) => void,
+): FieldError[] {
+  const pins = pinsOf(spec);
+  if (pins.length === 0) return [];
+  const claimErrors = pinClaimErrors(kind, pins);
+  const errors: FieldError[] = [];
+  pins.forEach((raw, i) => {
+    errors.push(...(claimErrors[i] ?? []));
+    const at = `spec.preAllocations[${i}].address`;
+    const address = text((raw as Record<string, unknown> | null)?.address);
+    if (address === undefined || address === '') errors.push(required(at));
+    else check(errors, at, address, i);
   });
   return errors;
 }
